@@ -1,0 +1,72 @@
+import { Option, type Command } from 'commander';
+import { usageError } from '../errors.js';
+import type { StoreSpec } from '../store/open-store.js';
+import type { SummaryFormat } from '../ui/summary.js';
+import { parseSize } from '../units.js';
+
+/** Options every store-using command shares, with the environment variables that set them. */
+export function addStoreOptions(cmd: Command): Command {
+  return cmd
+    .addOption(new Option('--store <url>', 'store: file:DIR (local directory) or s3://BUCKET[/PREFIX]').env('S3DUCT_STORE'))
+    .addOption(new Option('--bucket <name>', 'S3 bucket').env('S3DUCT_BUCKET'))
+    .addOption(new Option('--prefix <prefix>', 'key prefix inside the bucket or directory').env('S3DUCT_PREFIX'))
+    .addOption(new Option('--endpoint-url <url>', 'S3-compatible endpoint (path-style addressing)').env('S3DUCT_ENDPOINT_URL'))
+    .addOption(new Option('--region <region>', 'S3 region (default: AWS_REGION or us-east-1)').env('S3DUCT_REGION'))
+    .addOption(new Option('--retries <n>', 'retry attempts per S3 request').default('10').env('S3DUCT_RETRIES'))
+    .addOption(
+      new Option('--checksum-mode <mode>', 'request checksums: when_supported (SDK default) or when_required (for stores that reject CRC headers)')
+        .choices(['when_supported', 'when_required'])
+        .default('when_supported')
+        .env('S3DUCT_CHECKSUM_MODE'),
+    );
+}
+
+export function addKeyOption(cmd: Command): Command {
+  return cmd.addOption(new Option('--key <spec>', 'AES-256-GCM key: hex:<64 hex>, file:<path> or env:<VAR>').env('S3DUCT_KEY'));
+}
+
+export function addSummaryOption(cmd: Command): Command {
+  return cmd.addOption(new Option('--summary <format>', 'summary on stderr').choices(['text', 'json', 'none']).default('text'));
+}
+
+export function parseCount(text: string, what: string, min = 1, max = 1024): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < min || n > max) throw usageError(`invalid ${what} "${text}": expected a whole number from ${min} to ${max}`);
+  return n;
+}
+
+/** "auto" or a number of workers. */
+export function parseWorkers(text: string, what: string, auto: number): number {
+  return text === 'auto' ? auto : parseCount(text, what, 1, 64);
+}
+
+export interface RawStoreOptions {
+  store?: string;
+  bucket?: string;
+  prefix?: string;
+  endpointUrl?: string;
+  region?: string;
+  retries: string;
+  checksumMode: 'when_supported' | 'when_required';
+  partSize?: string;
+}
+
+export function storeSpecFrom(o: RawStoreOptions, uploadSlots = 4): StoreSpec {
+  const partSize = parseSize(o.partSize ?? '16M', 'part size');
+  if (partSize < 5 * 1024 * 1024 || partSize > 5 * 1024 ** 3) throw usageError('--part-size must be between 5M and 5G (S3 multipart limits)');
+  return {
+    store: o.store,
+    bucket: o.bucket,
+    prefix: o.prefix,
+    endpointUrl: o.endpointUrl,
+    region: o.region,
+    retries: parseCount(o.retries, '--retries', 0, 100),
+    checksumMode: o.checksumMode,
+    partSize,
+    uploadSlots,
+  };
+}
+
+export function summaryFormat(v: string): SummaryFormat {
+  return v as SummaryFormat;
+}

@@ -1,0 +1,47 @@
+import { readFileSync } from 'node:fs';
+import type { Protection } from '../crypto/stream-codec.js';
+import { usageError } from '../errors.js';
+
+const HEX_KEY = /^[0-9a-fA-F]{64}$/;
+
+/**
+ * Reads a 32-byte key from `hex:…`, `file:PATH` (32 raw bytes, or 64 hex digits) or
+ * `env:NAME` (64 hex digits). Errors name the source, never the key material.
+ */
+export function readKey(spec: string): Buffer {
+  const i = spec.indexOf(':');
+  const kind = i < 0 ? '' : spec.slice(0, i);
+  const arg = i < 0 ? '' : spec.slice(i + 1);
+  const fromHex = (text: string, where: string) => {
+    const t = text.trim();
+    if (!HEX_KEY.test(t)) throw usageError(`${where}: a key must be 64 hex digits (32 bytes); generate one with: openssl rand -hex 32`);
+    return Buffer.from(t, 'hex');
+  };
+  switch (kind) {
+    case 'hex':
+      return fromHex(arg, '--key hex:');
+    case 'env': {
+      const v = process.env[arg];
+      if (v === undefined || v === '') throw usageError(`--key env:${arg}: environment variable ${arg} is not set`);
+      return fromHex(v, `--key env:${arg}`);
+    }
+    case 'file': {
+      let raw: Buffer;
+      try {
+        raw = readFileSync(arg);
+      } catch (e: any) {
+        throw usageError(`--key file:${arg}: cannot read key file (${e?.code ?? e?.message})`);
+      }
+      if (raw.length === 32) return raw;
+      return fromHex(raw.toString('latin1'), `--key file:${arg}`);
+    }
+    default:
+      throw usageError('--key must be hex:<64 hex digits>, file:<path> or env:<variable>');
+  }
+}
+
+export function protectionFrom(opts: { key?: string; encrypt?: boolean }, verb: 'put' | 'get'): Protection {
+  if (opts.key !== undefined && opts.encrypt === false)
+    throw usageError(verb === 'put' ? '--key and --no-encrypt contradict each other; give one' : '--key and --no-decrypt contradict each other; give one');
+  return opts.key !== undefined ? { mode: 'aes-256-gcm', key: readKey(opts.key) } : { mode: 'none' };
+}

@@ -1,0 +1,33 @@
+import { openManifest, type Protection, type StreamCodec } from '../crypto/stream-codec.js';
+import { ExitCode, S3ductError, notFoundError } from '../errors.js';
+import { StreamLayout, validateStreamName } from '../format/layout.js';
+import type { Manifest } from '../format/manifest.js';
+import type { Store } from '../store/store.js';
+
+export interface OpenStream {
+  readonly layout: StreamLayout;
+  readonly manifest: Manifest;
+  readonly codec: StreamCodec;
+}
+
+/** Finds a stream by name and reads its manifest under the user's key. */
+export async function openStream(store: Store, prefix: string, name: string, protection: Protection): Promise<OpenStream> {
+  const layout = new StreamLayout(prefix, validateStreamName(name));
+  let bytes: Buffer;
+  try {
+    bytes = await store.get(layout.manifest);
+  } catch (e) {
+    if (e instanceof S3ductError && e.exitCode === ExitCode.notFound) {
+      const started = await store.head(layout.chunk(0));
+      throw notFoundError(
+        started
+          ? `stream "${name}" at ${store.location}: its put never finished (chunks exist, no manifest); run the same put again to resume`
+          : `no stream "${name}" at ${store.location}`,
+      );
+    }
+    throw e;
+  }
+  const { manifest, codec } = openManifest(bytes, protection, `stream "${name}" manifest`);
+  if (manifest.name !== name) throw new S3ductError(`stream "${name}": manifest is for "${manifest.name}" (moved or replaced)`, ExitCode.integrity);
+  return { layout, manifest, codec };
+}

@@ -1,0 +1,228 @@
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { authError, integrityError } from '../errors.js';
+import { hkdf } from './kdf.js';
+
+/**
+ * Segmented AES-256-GCM framing of one stored object (a chunk or a manifest), see
+ * docs/FORMAT.md "Sealed objects". The object is a 64-byte header followed by segments of
+ * SEGMENT_SIZE plaintext bytes, each sealed separately, so neither side ever holds a whole
+ * chunk in memory.
+ *
+ * Nonce safety: every sealing draws a fresh random 16-byte salt and derives a one-object key
+ * from it; segment nonces are counters under that key. Re-encrypting a chunk after a crash,
+ * even with different plaintext, therefore never reuses a (key, nonce) pair.
+ */
+export const SEGMENT_SIZE = 64 * 1024;
+export const TAG_SIZE = 16;
+export const HEADER_SIZE = 64;
+export const KEY_CHECK_SIZE = 16;
+export const SALT_SIZE = 16;
+export const STREAM_ID_SIZE = 16;
+
+export type SealedKind = 'chunk' | 'manifest';
+const MAGIC: Record<SealedKind, string> = { chunk: 'S3DC', manifest: 'S3DM' };
+const FORMAT_VERSION = 1;
+const ALG_AES_256_GCM = 1;
+
+/**
+ * How the object's final segment is marked. It sits in the final segment's nonce, not the
+ * header, because a streaming writer only learns that a chunk is the stream's last when it
+ * reaches the end of that chunk.
+ */
+export const FinalMark = { chunk: 1, lastChunk: 2 } as const;
+export type FinalMarkValue = (typeof FinalMark)[keyof typeof FinalMark];
+
+export interface SealedHeader {
+  readonly kind: SealedKind;
+  readonly streamId: Buffer;
+  readonly index: number;
+  readonly salt: Buffer;
+  /** Per-stream value derived from the key: lets a reader say "wrong key" rather than "tampered". */
+  readonly keyCheck: Buffer;
+}
+
+export function encodeHeader(h: SealedHeader): Buffer {
+  const b = Buffer.alloc(HEADER_SIZE);
+  b.write(MAGIC[h.kind], 0, 'latin1');
+  b[4] = FORMAT_VERSION;
+  b[5] = ALG_AES_256_GCM;
+  h.streamId.copy(b, 8);
+  b.writeBigUInt64BE(BigInt(h.index), 24);
+  h.salt.copy(b, 32);
+  h.keyCheck.copy(b, 48);
+  return b;
+}
+
+/** Parses a header; throws an integrity error naming `what` if it is not one of ours. */
+export function decodeHeader(b: Buffer, what: string): SealedHeader {
+  if (b.length < HEADER_SIZE) throw integrityError(`${what}: truncated (${b.length} bytes, header needs ${HEADER_SIZE})`);
+  const magic = b.toString('latin1', 0, 4);
+  const kind = (Object.keys(MAGIC) as SealedKind[]).find((k) => MAGIC[k] === magic);
+  if (!kind) throw integrityError(`${what}: not an encrypted s3duct object (bad magic)`);
+  if (b[4] !== FORMAT_VERSION) throw integrityError(`${what}: unsupported format version ${b[4]}; upgrade s3duct`);
+  if (b[5] !== ALG_AES_256_GCM) throw integrityError(`${what}: unknown cipher ${b[5]}`);
+  return {
+    kind,
+    streamId: Buffer.from(b.subarray(8, 24)),
+    index: Number(b.readBigUInt64BE(24)),
+    salt: Buffer.from(b.subarray(32, 48)),
+    keyCheck: Buffer.from(b.subarray(48, 64)),
+  };
+}
+
+/** The key material a Sealer or Opener needs: the subkey root and the stream's key check. */
+export interface SealKey {
+  readonly root: Buffer;
+  readonly check: Buffer;
+}
+
+export function newHeader(kind: SealedKind, streamId: Buffer, index: number, key: SealKey): SealedHeader {
+  return { kind, streamId, index, salt: randomBytes(SALT_SIZE), keyCheck: key.check };
+}
+
+export function sealedSize(plainLength: number): number {
+  const segments = Math.max(1, Math.ceil(plainLength / SEGMENT_SIZE));
+  return HEADER_SIZE + plainLength + segments * TAG_SIZE;
+}
+
+function objectKey(root: Buffer, salt: Buffer): Buffer {
+  return hkdf(root, salt, 'object');
+}
+
+function nonce(counter: number, mark: number): Buffer {
+  const n = Buffer.alloc(12);
+  n.writeUIntBE(counter, 5, 6); // 11-byte big-endian counter; 2^48 segments is far beyond any object
+  n[11] = mark;
+  return n;
+}
+
+/** Seals a stream of plaintext pieces; emits sealed bytes (header first). */
+export class Sealer {
+  private readonly key: Buffer;
+  private readonly aad: Buffer;
+  private pending: Buffer[] = [];
+  private pendingLength = 0;
+  private counter = 0;
+  private finished = false;
+
+  constructor(key: SealKey, header: SealedHeader) {
+    this.aad = encodeHeader(header);
+    this.key = objectKey(key.root, header.salt);
+  }
+
+  header(): Buffer {
+    return this.aad;
+  }
+
+  /** Returns the sealed segments completed by this piece. The last full segment is held back
+   *  until final(), because only then is it known whether it is the final one. */
+  update(piece: Buffer): Buffer[] {
+    const out: Buffer[] = [];
+    this.pending.push(piece);
+    this.pendingLength += piece.length;
+    while (this.pendingLength > SEGMENT_SIZE) {
+      const all = Buffer.concat(this.pending, this.pendingLength);
+      let off = 0;
+      while (all.length - off > SEGMENT_SIZE) {
+        out.push(this.seal(all.subarray(off, off + SEGMENT_SIZE), 0));
+        off += SEGMENT_SIZE;
+      }
+      this.pending = [all.subarray(off)];
+      this.pendingLength = all.length - off;
+    }
+    return out;
+  }
+
+  final(mark: FinalMarkValue): Buffer {
+    if (this.finished) throw new Error('Sealer.final called twice');
+    this.finished = true;
+    return this.seal(Buffer.concat(this.pending, this.pendingLength), mark);
+  }
+
+  private seal(plain: Buffer, mark: number): Buffer {
+    const c = createCipheriv('aes-256-gcm', this.key, nonce(this.counter++, mark));
+    c.setAAD(this.aad);
+    const body = c.update(plain);
+    c.final();
+    return Buffer.concat([body, c.getAuthTag()]);
+  }
+}
+
+/**
+ * Opens a sealed object given as a stream of pieces (header included). The caller states the
+ * header it expects (stream, index) so a moved, swapped or foreign object fails by name.
+ */
+export class Opener {
+  private key: Buffer | undefined;
+  private aad: Buffer | undefined;
+  private buf: Buffer = Buffer.alloc(0);
+  private counter = 0;
+
+  constructor(
+    private readonly sealKey: SealKey,
+    private readonly expect: { kind: SealedKind; streamId: Buffer; index: number },
+    private readonly what: string,
+  ) {}
+
+  update(piece: Buffer): Buffer[] {
+    this.buf = this.buf.length ? Buffer.concat([this.buf, piece]) : piece;
+    if (!this.key) {
+      if (this.buf.length < HEADER_SIZE) return [];
+      this.acceptHeader(this.buf.subarray(0, HEADER_SIZE));
+      this.buf = this.buf.subarray(HEADER_SIZE);
+    }
+    const out: Buffer[] = [];
+    const full = SEGMENT_SIZE + TAG_SIZE;
+    let off = 0;
+    while (this.buf.length - off > full) {
+      out.push(this.open(this.buf.subarray(off, off + full), 0));
+      off += full;
+    }
+    this.buf = this.buf.subarray(off);
+    return out;
+  }
+
+  /** Opens the final segment, which must carry `mark`. */
+  final(mark: FinalMarkValue): Buffer {
+    if (!this.key) throw integrityError(`${this.what}: truncated (no complete header)`);
+    if (this.buf.length < TAG_SIZE) throw integrityError(`${this.what}: truncated`);
+    return this.open(this.buf, mark);
+  }
+
+  /** Opens the final segment when the caller cannot know which mark it carries (salvage). */
+  finalAnyMark(): { plain: Buffer; mark: FinalMarkValue } {
+    try {
+      return { plain: this.final(FinalMark.lastChunk), mark: FinalMark.lastChunk };
+    } catch {
+      return { plain: this.final(FinalMark.chunk), mark: FinalMark.chunk };
+    }
+  }
+
+  private acceptHeader(raw: Buffer): void {
+    const h = decodeHeader(raw, this.what);
+    if (h.kind !== this.expect.kind) throw integrityError(`${this.what}: holds a ${h.kind}, not a ${this.expect.kind}`);
+    if (!h.streamId.equals(this.expect.streamId)) throw integrityError(`${this.what}: object belongs to another stream (${h.streamId.toString('hex')})`);
+    if (h.index !== this.expect.index) throw integrityError(`${this.what}: object holds chunk ${h.index}: chunks were moved, dropped or duplicated`);
+    // Checked after the stream id: the check value is per stream, so a foreign object would
+    // otherwise be misreported as a key problem.
+    if (!h.keyCheck.equals(this.sealKey.check)) throw authError(`${this.what}: encrypted with a different key`);
+    this.aad = Buffer.from(raw);
+    this.key = objectKey(this.sealKey.root, h.salt);
+  }
+
+  private open(sealed: Buffer, mark: number): Buffer {
+    const d = createDecipheriv('aes-256-gcm', this.key!, nonce(this.counter, mark));
+    d.setAAD(this.aad!);
+    d.setAuthTag(sealed.subarray(sealed.length - TAG_SIZE));
+    const plain = d.update(sealed.subarray(0, sealed.length - TAG_SIZE));
+    try {
+      d.final();
+    } catch {
+      throw integrityError(
+        `${this.what}: authentication failed in segment ${this.counter} (data modified, truncated or extended)`,
+      );
+    }
+    this.counter++;
+    return plain;
+  }
+}

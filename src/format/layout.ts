@@ -1,0 +1,51 @@
+import { usageError } from '../errors.js';
+
+/**
+ * Where a stream's objects live in a store (docs/FORMAT.md "Object keys"):
+ *   <prefix><stream>/manifest, <prefix><stream>/resume, <prefix><stream>/chunks/<index>
+ * Reserved segment names keep one stream's objects from ever colliding with another's.
+ */
+const RESERVED = new Set(['manifest', 'resume', 'chunks', 'lock']);
+const SEGMENT = /^[A-Za-z0-9][A-Za-z0-9._@=+,-]*$/;
+
+export function validateStreamName(name: string): string {
+  if (!name) throw usageError('stream name is empty');
+  if (name.length > 512) throw usageError('stream name is longer than 512 characters');
+  for (const seg of name.split('/')) {
+    if (!SEGMENT.test(seg))
+      throw usageError(`invalid stream name "${name}": each /-separated part must start with a letter or digit and use only letters, digits and . _ @ = + , -`);
+    if (RESERVED.has(seg)) throw usageError(`invalid stream name "${name}": "${seg}" is reserved`);
+  }
+  return name;
+}
+
+/** "" or a prefix ending in "/", so keys join without doubled or missing slashes. */
+export function normalizePrefix(prefix: string | undefined): string {
+  const p = (prefix ?? '').replace(/^\/+/, '').replace(/\/+$/, '');
+  return p ? p + '/' : '';
+}
+
+export class StreamLayout {
+  constructor(
+    readonly prefix: string,
+    readonly stream: string,
+  ) {}
+
+  get dir(): string {
+    return `${this.prefix}${this.stream}/`;
+  }
+  get manifest(): string {
+    return `${this.dir}manifest`;
+  }
+  get resume(): string {
+    return `${this.dir}resume`;
+  }
+  get chunksDir(): string {
+    return `${this.dir}chunks/`;
+  }
+  chunk(index: number): string {
+    return `${this.chunksDir}${String(index).padStart(8, '0')}`;
+  }
+}
+
+export const MANIFEST_LEAF = 'manifest';

@@ -1,0 +1,86 @@
+import { integrityError } from '../errors.js';
+
+/** Current manifest version. Readers accept every version listed in docs/FORMAT.md. */
+export const MANIFEST_VERSION = 1;
+
+export interface ChunkRecord {
+  readonly index: number;
+  /** Plaintext bytes. */
+  readonly size: number;
+  /** Bytes of the stored object (plaintext plus framing). */
+  readonly storedSize: number;
+  readonly sha256: string;
+  readonly sha3_256: string;
+  /** chain[index], hex. */
+  readonly chain: string;
+  readonly etag?: string;
+}
+
+export type EncryptionInfo =
+  | { readonly mode: 'none' }
+  | { readonly mode: 'aes-256-gcm'; readonly keyId: string; readonly segmentSize: number };
+
+export interface SourceInfo {
+  readonly kind: 'stdin' | 'file' | 'device';
+  /** Original base name of a file or device; absent for stdin. */
+  readonly fileName?: string;
+  readonly size?: number;
+  readonly mtime?: string;
+}
+
+export interface StreamTotals {
+  readonly size: number;
+  readonly chunks: number;
+  readonly sha256: string;
+  readonly sha3_256: string;
+  /** Last link of the chain. */
+  readonly chain: string;
+}
+
+export interface Manifest {
+  readonly format: 's3duct';
+  readonly version: typeof MANIFEST_VERSION;
+  readonly streamId: string;
+  readonly name: string;
+  readonly createdAt: string;
+  readonly completedAt: string;
+  readonly chunkSize: number;
+  readonly encryption: EncryptionInfo;
+  readonly storageClass: string;
+  readonly tags: Readonly<Record<string, string>>;
+  readonly source: SourceInfo;
+  readonly chunks: readonly ChunkRecord[];
+  readonly stream: StreamTotals;
+}
+
+const HEX64 = /^[0-9a-f]{64}$/;
+
+/** Parses and checks a manifest body. Structural checks only; crypto checks happen on read. */
+export function parseManifest(body: Buffer, what: string): Manifest {
+  let m: any;
+  try {
+    m = JSON.parse(body.toString('utf8'));
+  } catch {
+    throw integrityError(`${what}: manifest is not valid JSON`);
+  }
+  const bad = (field: string) => integrityError(`${what}: manifest field "${field}" is missing or invalid`);
+  if (m?.format !== 's3duct') throw integrityError(`${what}: not an s3duct manifest`);
+  if (m.version !== MANIFEST_VERSION) throw integrityError(`${what}: manifest version ${m.version} is not supported by this s3duct; upgrade`);
+  if (typeof m.streamId !== 'string' || !/^[0-9a-f]{32}$/.test(m.streamId)) throw bad('streamId');
+  if (typeof m.name !== 'string') throw bad('name');
+  if (!Number.isSafeInteger(m.chunkSize) || m.chunkSize <= 0) throw bad('chunkSize');
+  if (!m.encryption || !['none', 'aes-256-gcm'].includes(m.encryption.mode)) throw bad('encryption');
+  if (!Array.isArray(m.chunks) || m.chunks.length === 0) throw bad('chunks');
+  m.chunks.forEach((c: any, i: number) => {
+    if (c?.index !== i || !Number.isSafeInteger(c.size) || !Number.isSafeInteger(c.storedSize)) throw bad(`chunks[${i}]`);
+    if (!HEX64.test(c.sha256) || !HEX64.test(c.sha3_256) || !HEX64.test(c.chain)) throw bad(`chunks[${i}]`);
+  });
+  const s = m.stream;
+  if (!s || s.chunks !== m.chunks.length || !Number.isSafeInteger(s.size)) throw bad('stream');
+  if (!HEX64.test(s.sha256) || !HEX64.test(s.sha3_256) || !HEX64.test(s.chain)) throw bad('stream');
+  return m as Manifest;
+}
+
+export function serializeManifest(m: Manifest): Buffer {
+  return Buffer.from(JSON.stringify(m), 'utf8');
+}

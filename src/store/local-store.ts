@@ -1,0 +1,113 @@
+import { randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
+import { failure, notFoundError, usageError } from '../errors.js';
+import type { ByteRange, ObjectInfo, PutOptions, PutResult, Store } from './store.js';
+
+const PARTIAL = '.s3duct-partial-';
+
+/**
+ * A directory as a store: for trying s3duct out, for tests, and for backups to a local or
+ * mounted disk. Objects are written to a temporary name, fsynced and renamed, so a crash
+ * never leaves a torn object under its real key.
+ */
+export class LocalStore implements Store {
+  readonly location: string;
+
+  constructor(private readonly root: string) {
+    this.location = `file:${root}`;
+  }
+
+  private file(key: string): string {
+    if (key.split('/').some((s) => s === '..' || s === '.')) throw usageError(`invalid object key ${key}`);
+    return path.join(this.root, ...key.split('/'));
+  }
+
+  async put(key: string, body: AsyncIterable<Buffer>, opts: PutOptions = {}): Promise<PutResult> {
+    const target = this.file(key);
+    await fs.mkdir(path.dirname(target), { recursive: true });
+    const tmp = `${target}${PARTIAL}${randomBytes(6).toString('hex')}`;
+    const fh = await fs.open(tmp, 'w', 0o600);
+    let size = 0;
+    try {
+      for await (const piece of body) {
+        await fh.write(piece);
+        size += piece.length;
+        opts.onAcked?.(piece.length);
+      }
+      await fh.sync();
+      await fh.close();
+      await fs.rename(tmp, target);
+    } catch (e) {
+      await fh.close().catch(() => {});
+      await fs.rm(tmp, { force: true });
+      throw e;
+    }
+    await syncDir(path.dirname(target));
+    return { size };
+  }
+
+  async get(key: string, range?: ByteRange): Promise<Buffer> {
+    const file = this.file(key);
+    try {
+      if (!range) return await fs.readFile(file);
+      if (range.end <= range.start) return Buffer.alloc(0);
+      const parts: Buffer[] = [];
+      for await (const p of createReadStream(file, { start: range.start, end: range.end - 1, highWaterMark: 1 << 20 })) parts.push(p as Buffer);
+      return Buffer.concat(parts);
+    } catch (e: any) {
+      if (e?.code === 'ENOENT') throw notFoundError(`${this.location}: no object ${key}`);
+      throw failure(`${this.location}: cannot read ${key}: ${e?.message ?? e}`);
+    }
+  }
+
+  async head(key: string): Promise<ObjectInfo | null> {
+    try {
+      const st = await fs.stat(this.file(key));
+      if (!st.isFile()) return null;
+      return { key, size: st.size, storageClass: 'STANDARD', lastModified: st.mtime, restore: { state: 'none' } };
+    } catch (e: any) {
+      if (e?.code === 'ENOENT' || e?.code === 'ENOTDIR') return null;
+      throw e;
+    }
+  }
+
+  async *list(prefix: string): AsyncIterable<ObjectInfo> {
+    const keys: string[] = [];
+    const walk = async (dir: string, rel: string): Promise<void> => {
+      let entries;
+      try {
+        entries = await fs.readdir(dir, { withFileTypes: true });
+      } catch (e: any) {
+        if (e?.code === 'ENOENT') return;
+        throw e;
+      }
+      for (const e of entries) {
+        const k = rel + e.name;
+        if (e.isDirectory()) {
+          if ((k + '/').startsWith(prefix) || prefix.startsWith(k + '/')) await walk(path.join(dir, e.name), k + '/');
+        } else if (e.isFile() && k.startsWith(prefix) && !e.name.includes(PARTIAL)) keys.push(k);
+      }
+    };
+    await walk(this.root, '');
+    keys.sort();
+    for (const k of keys) {
+      const info = await this.head(k);
+      if (info) yield info;
+    }
+  }
+
+  async delete(keys: readonly string[]): Promise<void> {
+    for (const k of keys) await fs.rm(this.file(k), { force: true });
+  }
+}
+
+async function syncDir(dir: string): Promise<void> {
+  const fh = await fs.open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}

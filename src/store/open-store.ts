@@ -1,0 +1,58 @@
+import * as path from 'node:path';
+import { usageError } from '../errors.js';
+import { normalizePrefix } from '../format/layout.js';
+import type { Store } from './store.js';
+
+export interface StoreSpec {
+  /** `file:DIR` or `s3://bucket[/prefix]`. */
+  readonly store?: string;
+  readonly bucket?: string;
+  readonly prefix?: string;
+  readonly endpointUrl?: string;
+  readonly region?: string;
+  readonly retries: number;
+  readonly checksumMode: 'when_supported' | 'when_required';
+  readonly partSize: number;
+  readonly uploadSlots: number;
+}
+
+export interface OpenedStore {
+  readonly store: Store;
+  /** Key prefix inside the store, "" or ending in "/". */
+  readonly prefix: string;
+}
+
+/** Opens the store a command names. The S3 SDK is imported only when an S3 store is used:
+ *  it costs ~100 ms of start-up that local-store and --help runs should not pay. */
+export async function openStore(s: StoreSpec): Promise<OpenedStore> {
+  let bucket = s.bucket;
+  let prefix = s.prefix;
+  if (s.store) {
+    if (s.bucket) throw usageError('give either --store or --bucket, not both');
+    if (s.store.startsWith('file:')) {
+      const dir = s.store.slice(5);
+      if (!dir) throw usageError('--store file: needs a directory, e.g. --store file:./backups');
+      const { LocalStore } = await import('./local-store.js');
+      return { store: new LocalStore(path.resolve(dir)), prefix: normalizePrefix(prefix) };
+    }
+    const m = /^s3:\/\/([^/]+)\/?(.*)$/.exec(s.store);
+    if (!m) throw usageError(`--store "${s.store}": use file:DIR or s3://BUCKET[/PREFIX]`);
+    bucket = m[1];
+    if (m[2] && prefix) throw usageError('give the prefix either in --store s3://bucket/prefix or with --prefix, not both');
+    prefix = m[2] || prefix;
+  }
+  if (!bucket) throw usageError('no store given: use --bucket NAME (S3) or --store file:DIR (local directory)');
+  const { S3Store } = await import('./s3-store.js');
+  return {
+    store: new S3Store({
+      bucket,
+      region: s.region,
+      endpoint: s.endpointUrl,
+      retries: s.retries,
+      checksumMode: s.checksumMode,
+      partSize: s.partSize,
+      uploadSlots: s.uploadSlots,
+    }),
+    prefix: normalizePrefix(prefix),
+  };
+}

@@ -1,0 +1,35 @@
+import { ExitCode, S3ductError } from '../errors.js';
+
+/**
+ * Classifies an SDK error once, into the exit-code table, with a one-line message naming
+ * what failed. Transient failures have already been retried by the SDK when they get here.
+ */
+export function classifyS3Error(e: any, what: string): S3ductError {
+  if (e instanceof S3ductError) return e;
+  const name: string = e?.name ?? e?.Code ?? 'Error';
+  const status: number | undefined = e?.$metadata?.httpStatusCode;
+  const detail = e?.message && e.message !== name && e.message !== 'UnknownError' ? `${name}: ${e.message}` : name;
+  switch (name) {
+    case 'NoSuchKey':
+    case 'NotFound':
+      return new S3ductError(`${what}: not found`, ExitCode.notFound);
+    case 'NoSuchBucket':
+      return new S3ductError(`${what}: bucket does not exist`, ExitCode.notFound);
+    case 'InvalidObjectState':
+      return new S3ductError(`${what}: archived (restore it before reading)`, ExitCode.notReady);
+    case 'AccessDenied':
+    case 'InvalidAccessKeyId':
+    case 'SignatureDoesNotMatch':
+    case 'Forbidden':
+      return new S3ductError(`${what}: access denied (${name}); check credentials and permissions`, ExitCode.auth);
+    case 'InvalidStorageClass':
+      return new S3ductError(`${what}: the store does not accept this storage class`, ExitCode.usage);
+    case 'CredentialsProviderError':
+      return new S3ductError(`no S3 credentials found (environment, ~/.aws, SSO or instance role): ${e.message}`, ExitCode.auth);
+  }
+  if (status === 404) return new S3ductError(`${what}: not found`, ExitCode.notFound);
+  if (status === 403) return new S3ductError(`${what}: access denied; check credentials and permissions`, ExitCode.auth);
+  const code = e?.code as string | undefined;
+  const net = code && /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|ENOTFOUND|EAI_AGAIN)$/.test(code) ? ` (${code})` : '';
+  return new S3ductError(`${what}: ${detail}${status ? ` (HTTP ${status})` : ''}${net}`, ExitCode.failure);
+}

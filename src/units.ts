@@ -1,0 +1,30 @@
+import { usageError } from './errors.js';
+
+const UNITS: Record<string, number> = { '': 1, B: 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 };
+
+/** Parses "64M", "1G", "512K", "1048576" (power-of-1024 units; "MiB"/"MB" accepted as M). */
+export function parseSize(text: string, what = 'size'): number {
+  const m = /^\s*(\d+)\s*([KMGT]?)(?:i?B)?\s*$/i.exec(text);
+  if (!m) throw usageError(`invalid ${what} "${text}": use a whole number with an optional K, M, G or T suffix (powers of 1024), e.g. 64M`);
+  const n = Number(m[1]) * UNITS[m[2]!.toUpperCase()]!;
+  if (!Number.isSafeInteger(n)) throw usageError(`invalid ${what} "${text}": too large`);
+  return n;
+}
+
+export function formatBytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
+  let v = n;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return u === 0 ? `${n} B` : `${v.toFixed(v < 10 ? 2 : 1)} ${units[u]}`;
+}
+
+export function formatDuration(seconds: number): string {
+  if (seconds < 60) return `${seconds.toFixed(1)}s`;
+  const m = Math.floor(seconds / 60);
+  if (m < 60) return `${m}m${Math.round(seconds % 60)}s`;
+  return `${Math.floor(m / 60)}h${m % 60}m`;
+}

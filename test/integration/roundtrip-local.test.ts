@@ -1,0 +1,5 @@
+import { describe } from 'node:test';
+import { localTarget } from '../helpers/targets.js';
+import { roundTripSuite } from './roundtrip-suite.js';
+
+describe('round trips: local store', () => roundTripSuite(localTarget));

@@ -1,0 +1,89 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { test } from 'node:test';
+import { deriveStreamKeys } from '../../src/crypto/kdf.js';
+import {
+  FinalMark,
+  HEADER_SIZE,
+  Opener,
+  SEGMENT_SIZE,
+  Sealer,
+  TAG_SIZE,
+  newHeader,
+  sealedSize,
+  type SealKey,
+} from '../../src/crypto/segmented-aead.js';
+import { S3ductError } from '../../src/errors.js';
+
+const streamId = randomBytes(16);
+const keys = deriveStreamKeys(randomBytes(32), streamId);
+const key: SealKey = { root: keys.data, check: keys.check };
+
+function seal(plain: Buffer, index: number, mark: 1 | 2, pieceSize = 7777): Buffer {
+  const s = new Sealer(key, newHeader('chunk', streamId, index, key));
+  const out = [s.header()];
+  for (let i = 0; i < plain.length; i += pieceSize) out.push(...s.update(plain.subarray(i, i + pieceSize)));
+  out.push(s.final(mark));
+  return Buffer.concat(out);
+}
+
+function open(sealed: Buffer, index: number, mark: 1 | 2, pieceSize = 5000): Buffer {
+  const o = new Opener(key, { kind: 'chunk', streamId, index }, `chunk ${index}`);
+  const out: Buffer[] = [];
+  for (let i = 0; i < sealed.length; i += pieceSize) out.push(...o.update(sealed.subarray(i, i + pieceSize)));
+  out.push(o.final(mark));
+  return Buffer.concat(out);
+}
+
+const code = (fn: () => unknown) => {
+  try {
+    fn();
+  } catch (e) {
+    assert.ok(e instanceof S3ductError, String(e));
+    return { code: e.exitCode, message: e.message };
+  }
+  assert.fail('expected an error');
+};
+
+test('round trip at segment boundaries, sizes match sealedSize()', () => {
+  for (const n of [0, 1, SEGMENT_SIZE - 1, SEGMENT_SIZE, SEGMENT_SIZE + 1, 3 * SEGMENT_SIZE, 3 * SEGMENT_SIZE + 5]) {
+    const plain = randomBytes(n);
+    const sealed = seal(plain, 3, FinalMark.chunk);
+    assert.equal(sealed.length, sealedSize(n), `size for ${n}`);
+    assert.deepEqual(open(sealed, 3, FinalMark.chunk), plain);
+  }
+  assert.equal(sealedSize(0), HEADER_SIZE + TAG_SIZE);
+});
+
+test('two sealings of the same plaintext differ (fresh salt: no nonce reuse on re-encryption)', () => {
+  const plain = randomBytes(1000);
+  assert.notDeepEqual(seal(plain, 0, 2), seal(plain, 0, 2));
+});
+
+test('a flipped byte anywhere is detected', () => {
+  const plain = randomBytes(2 * SEGMENT_SIZE + 10);
+  const sealed = seal(plain, 0, FinalMark.lastChunk);
+  for (const pos of [HEADER_SIZE + 5, HEADER_SIZE + SEGMENT_SIZE + TAG_SIZE + 1, sealed.length - 1, 30 /* index field */]) {
+    const bad = Buffer.from(sealed);
+    bad[pos]! ^= 1;
+    assert.equal(code(() => open(bad, 0, FinalMark.lastChunk)).code, 4, `flip at ${pos}`);
+  }
+});
+
+test('wrong index, wrong final mark, truncation and extension are detected', () => {
+  const sealed = seal(randomBytes(3 * SEGMENT_SIZE), 2, FinalMark.chunk);
+  assert.match(code(() => open(sealed, 3, FinalMark.chunk)).message, /holds chunk 2/);
+  assert.equal(code(() => open(sealed, 2, FinalMark.lastChunk)).code, 4);
+  assert.equal(code(() => open(sealed.subarray(0, sealed.length - SEGMENT_SIZE - TAG_SIZE), 2, FinalMark.chunk)).code, 4);
+  const extended = Buffer.concat([sealed, sealed.subarray(HEADER_SIZE, HEADER_SIZE + SEGMENT_SIZE + TAG_SIZE)]);
+  assert.equal(code(() => open(extended, 2, FinalMark.chunk)).code, 4);
+});
+
+test('another key is reported as a wrong key, not as tampering', () => {
+  const sealed = seal(randomBytes(100), 0, 2);
+  const other = deriveStreamKeys(randomBytes(32), streamId);
+  const o = new Opener({ root: other.data, check: other.check }, { kind: 'chunk', streamId, index: 0 }, 'chunk 0');
+  const r = code(() => o.update(sealed));
+  assert.equal(r.code, 8);
+  assert.match(r.message, /different key/);
+});
