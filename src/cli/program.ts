@@ -32,6 +32,9 @@ export function buildProgram(): Command {
     .addOption(new Option('--storage-class <class>', 'storage class of the chunk objects').default('STANDARD').env('S3DUCT_STORAGE_CLASS'))
     .option('--tag <key=value>', 'object tag on chunk objects (repeatable)', collect, [])
     .option('--overwrite', 'replace an existing complete stream of the same name')
+    .option('--restart', 'discard an interrupted put of this stream and start over')
+    .option('--strict-resume', 'on resume, the input must match every chunk already stored (default)')
+    .option('--no-strict-resume', 'on resume, a shorter or changed input discards the interrupted put instead of failing')
     .addHelpText('after', exitCodeHelp)
     .action(async (file, opts, cmd) => {
       const { putCommand } = await import('../commands/put.js');
@@ -43,6 +46,7 @@ export function buildProgram(): Command {
     .option('-n, --name <name>', 'stream name')
     .option('-o, --output <file>', 'write to FILE (renamed into place only once fully verified)')
     .option('--no-decrypt', 'write the stored (encrypted) chunk objects as they are')
+    .option('--partial', 'for a put that never finished: write the chunks its journal verified')
     .option('--download-workers <n>', 'parallel ranged downloads: auto or a number', 'auto')
     .addHelpText('after', exitCodeHelp)
     .action(async (opts, cmd) => {

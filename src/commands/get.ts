@@ -10,7 +10,15 @@ import { openStream } from './stream-access.js';
 import { StreamLayout, validateStreamName } from '../format/layout.js';
 import { orderedPrefetch } from '../pipeline/ordered-prefetch.js';
 import type { Store } from '../store/store.js';
-import { notFoundError } from '../errors.js';
+import { ExitCode, S3ductError, authError, notFoundError } from '../errors.js';
+import { keyFingerprint } from '../crypto/kdf.js';
+import { codecForPut, type Protection } from '../crypto/stream-codec.js';
+import type { Manifest } from '../format/manifest.js';
+import { LocalJournal } from '../resume/local-journal.js';
+import { loadInterrupted } from '../resume/resume-journal.js';
+import { streamStateStem } from '../resume/state-dir.js';
+import { warn } from '../ui/log.js';
+import { formatBytes } from '../units.js';
 
 export interface GetOptions extends RawStoreOptions {
   name?: string;
@@ -20,6 +28,7 @@ export interface GetOptions extends RawStoreOptions {
   downloadWorkers: string;
   summary: SummaryFormat;
   progress: boolean;
+  partial?: boolean;
 }
 
 /** Ranged GET size: small enough to keep memory at workers × this, large enough per request. */
@@ -32,7 +41,12 @@ export async function getCommand(o: GetOptions): Promise<void> {
   const workers = parseWorkers(o.downloadWorkers, '--download-workers', 4);
   const { store, prefix } = await openStore(storeSpecFrom(o));
   if (o.decrypt === false) return rawDownload(store, new StreamLayout(prefix, validateStreamName(o.name)), o.output, workers);
-  const { layout, manifest, codec } = await openStream(store, prefix, o.name, protection);
+  const opened = await openStream(store, prefix, o.name, protection).catch(async (e) => {
+    if (o.partial && e instanceof S3ductError && e.exitCode === ExitCode.notFound) return openUnfinished(store, prefix, o.name!, protection);
+    throw e;
+  });
+  const { layout, manifest, codec } = opened;
+  const partial = 'lastMarks' in opened ? { lastMarks: opened.lastMarks } : undefined;
   const output = await openOutput(o.output);
   const progress = await createProgress({ verb: 'get', enabled: o.progress, totalBytes: manifest.stream.size });
   try {
@@ -45,6 +59,7 @@ export async function getCommand(o: GetOptions): Promise<void> {
       concurrency: workers,
       rangeSize: RANGE_SIZE,
       onWritten: (n) => progress.advance(n),
+      partial,
     });
     await output.commit();
   } catch (e) {
@@ -53,7 +68,44 @@ export async function getCommand(o: GetOptions): Promise<void> {
   } finally {
     progress.stop();
   }
+  if (partial) {
+    const complete = partial.lastMarks[partial.lastMarks.length - 1] === true;
+    warn(`PARTIAL: restored the ${manifest.chunks.length} verified chunks (${formatBytes(manifest.chunks.reduce((a, c) => a + c.size, 0))}) of an unfinished put; ${complete ? 'they end with the stream\'s last chunk' : 'the stream went on past them'}`);
+    return;
+  }
   printSummary(o.summary, 'get', manifest, (Date.now() - started) / 1000);
+}
+
+/**
+ * The verified prefix of a put that never finished, from its journal: what a user can still
+ * get back after a disaster struck mid-backup (get --partial).
+ */
+async function openUnfinished(store: Store, prefix: string, name: string, protection: Protection) {
+  const layout = new StreamLayout(prefix, validateStreamName(name));
+  const local = new LocalJournal(`${streamStateStem(store.location, prefix, name)}.journal`);
+  const journal = await loadInterrupted(store, layout, protection, local);
+  if (!journal || !journal.chunks.length) throw notFoundError(`no stream "${name}" at ${store.location}, finished or not`);
+  const h = journal.header;
+  const keyId = protection.mode === 'none' ? null : keyFingerprint(protection.key);
+  if (h.encryption !== protection.mode || h.keyId !== keyId) throw authError(`stream "${name}": the unfinished put used ${h.encryption === 'none' ? 'no key' : 'another key'}`);
+  const codec = codecForPut(protection, Buffer.from(h.streamId, 'hex'));
+  const chunks = journal.chunks.map(({ last: _l, ...c }) => c);
+  const manifest = {
+    format: 's3duct',
+    version: 1,
+    streamId: h.streamId,
+    name,
+    createdAt: h.createdAt,
+    completedAt: '',
+    chunkSize: h.chunkSize,
+    encryption: codec.encryption,
+    storageClass: h.storageClass,
+    tags: {},
+    source: { kind: 'stdin' },
+    chunks,
+    stream: { size: 0, chunks: chunks.length, sha256: '', sha3_256: '', chain: '' },
+  } as Manifest;
+  return { layout, manifest, codec, lastMarks: journal.chunks.map((c) => c.last) };
 }
 
 /**

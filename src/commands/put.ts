@@ -2,7 +2,20 @@ import { randomBytes } from 'node:crypto';
 import { protectionFrom } from '../cli/key-source.js';
 import { parseWorkers, storeSpecFrom, type RawStoreOptions } from '../cli/common-options.js';
 import { codecForPut } from '../crypto/stream-codec.js';
-import { conflictError, usageError } from '../errors.js';
+import { ExitCode, S3ductError, conflictError, integrityError, interruptedError, usageError } from '../errors.js';
+import { keyFingerprint } from '../crypto/kdf.js';
+import type { Protection } from '../crypto/stream-codec.js';
+import type { Manifest } from '../format/manifest.js';
+import { acquireLock } from '../resume/lock.js';
+import { LocalJournal } from '../resume/local-journal.js';
+import { resumeMismatch } from '../resume/journal-format.js';
+import { ResumeJournal, loadInterrupted } from '../resume/resume-journal.js';
+import { streamStateStem } from '../resume/state-dir.js';
+import { crashPoint } from '../resume/crash-points.js';
+import type { Store } from '../store/store.js';
+import { ResumeDivergedError } from '../pipeline/put-stream.js';
+import type { InputSource } from './input-source.js';
+import { openStream } from './stream-access.js';
 import { StreamLayout, validateStreamName } from '../format/layout.js';
 import { parseStorageClass } from '../format/storage-class.js';
 import { ByteReader } from '../pipeline/byte-reader.js';
@@ -24,10 +37,11 @@ export interface PutOptions extends RawStoreOptions {
   tag: string[];
   summary: SummaryFormat;
   overwrite?: boolean;
+  restart?: boolean;
+  strictResume: boolean;
   progress: boolean;
 }
 
-export const DEFAULT_CHUNK_SIZE = '128M';
 const MAX_CHUNK = 5 * 1024 ** 4; // S3's object limit on most stores
 
 export function parseTags(tags: string[]): Record<string, string> {
@@ -58,33 +72,164 @@ export async function putCommand(file: string | undefined, o: PutOptions): Promi
     warn('WARNING: no --key given: this backup will be stored UNENCRYPTED. Pass --key to encrypt it, or --no-encrypt to say you mean it.');
 
   const layout = new StreamLayout(prefix, name);
-  if (!o.overwrite && (await store.head(layout.manifest)))
-    throw conflictError(`stream "${name}" already exists at ${store.location}; choose another --name, or pass --overwrite to replace it`);
-
-  const streamId = randomBytes(16);
-  const codec = codecForPut(protection, streamId);
-  const progress = await createProgress({ verb: 'put', enabled: o.progress, totalBytes: input.expectedSize });
-  const reader = new ByteReader(input.data);
+  const stem = streamStateStem(store.location, prefix, name);
+  const releaseLock = await acquireLock(`${stem}.lock`, `stream "${name}"`);
   let manifest;
   try {
-    manifest = await putStream({
+    manifest = await resumablePut({ o, store, layout, name, protection, chunkSize, storageClass, tags, workers, input, stem });
+  } finally {
+    await releaseLock();
+  }
+  if (input.expectedSize !== undefined && manifest.stream.size !== input.expectedSize)
+    warn(`WARNING: the input changed while it was read: expected ${formatBytes(input.expectedSize)}, read ${formatBytes(manifest.stream.size)}; the backup holds what was read`);
+  printSummary(o.summary, 'put', manifest, (Date.now() - started) / 1000);
+}
+
+interface PutPlan {
+  readonly o: PutOptions;
+  readonly store: Store;
+  readonly layout: StreamLayout;
+  readonly name: string;
+  readonly protection: Protection;
+  readonly chunkSize: number;
+  readonly storageClass: string;
+  readonly tags: Record<string, string>;
+  readonly workers: number;
+  readonly input: InputSource;
+  readonly stem: string;
+}
+
+/**
+ * A put that can be interrupted at any point and continued by running it again: it picks up
+ * the journal of an interrupted put of the same stream, checks it was made with the same
+ * settings and key, re-reads the input against it, and uploads only what is missing.
+ */
+async function resumablePut(p: PutPlan): Promise<Manifest> {
+  const { o, store, layout, name, protection } = p;
+  const local = new LocalJournal(`${p.stem}.journal`);
+  if (await store.head(layout.manifest)) {
+    const finished = await finishedByInterruptedPut(store, layout, protection, local);
+    if (finished) return finished;
+    if (!o.overwrite) throw conflictError(`stream "${name}" already exists at ${store.location}; choose another --name, or pass --overwrite to replace it`);
+    // From here on the old stream's chunks get replaced: never leave its manifest claiming them.
+    await store.delete([layout.manifest]);
+  }
+  if (o.restart) {
+    await local.remove();
+    await store.delete([layout.resume]);
+  }
+  const keyId = protection.mode === 'none' ? null : keyFingerprint(protection.key);
+  const identity = { location: store.location, prefix: layout.prefix, name, chunkSize: p.chunkSize, encryption: protection.mode, keyId };
+  const interrupted = o.restart ? null : await loadInterrupted(store, layout, protection, local);
+  if (interrupted) {
+    const why = resumeMismatch(interrupted.header, identity);
+    if (why) throw conflictError(`an interrupted put of "${name}" exists, but ${why}; rerun with its settings to resume it, or pass --restart to discard it`);
+    warn(`resuming the interrupted put of "${name}": ${interrupted.chunks.length} chunks already stored; re-reading the input to check them`);
+  }
+  const streamId = interrupted ? Buffer.from(interrupted.header.streamId, 'hex') : randomBytes(16);
+  const codec = codecForPut(protection, streamId);
+  const journal = new ResumeJournal(store, layout, local);
+  await journal.begin(
+    interrupted?.header ?? { journal: 's3duct-resume', version: 1, streamId: streamId.toString('hex'), ...identity, storageClass: p.storageClass, createdAt: new Date().toISOString() },
+    interrupted?.chunks ?? [],
+  );
+  // Uploads a crashed put left half-done would bill forever: this put owns the stream (locked).
+  await store.abortUploads(layout.chunksDir);
+
+  const progress = await createProgress({ verb: 'put', enabled: o.progress, totalBytes: p.input.expectedSize });
+  const reader = new ByteReader(p.input.data);
+  const stopOnSignal = interruptOnSignal(p.input);
+  let stored = interrupted?.chunks.length ?? 0;
+  try {
+    const manifest = await putStream({
       store,
       layout,
       name,
       streamId,
       codec,
       input: reader,
-      chunkSize,
-      storageClass,
-      tags,
-      concurrency: workers,
-      source: input.info,
-      events: { onAcked: (n) => progress.advance(n), onChunkStored: () => progress.chunkDone() },
+      chunkSize: p.chunkSize,
+      storageClass: p.storageClass,
+      tags: p.tags,
+      concurrency: p.workers,
+      source: p.input.info,
+      resume: interrupted?.chunks,
+      events: {
+        onAcked: (n) => progress.advance(n),
+        onChunkVerified: (r) => progress.advance(r.storedSize),
+        onChunkStored: async (rec) => {
+          crashPoint('after-ack', rec.index);
+          await journal.record(rec, codec);
+          crashPoint('after-journal', rec.index);
+          stored++;
+          progress.chunkDone();
+        },
+      },
     });
+    crashPoint('after-manifest');
+    await journal.discard();
+    await removeChunksFrom(store, layout, manifest.chunks.length);
+    return manifest;
+  } catch (e) {
+    if (e instanceof ResumeDivergedError) {
+      if (o.strictResume !== false) throw integrityError(`${e.message}. Nothing was changed; fix the input, or pass --restart to start this stream over`);
+      await journal.discard();
+      throw interruptedError(`${e.message}; --no-strict-resume: the interrupted put was discarded, run the same command again to start over`);
+    }
+    await journal.copyToStore(codec).catch(() => {});
+    await journal.close();
+    const signal = stopOnSignal.signal();
+    if (signal) throw interruptedError(`interrupted by ${signal} with ${stored} chunks stored; run the same command again to resume`);
+    if (e instanceof S3ductError && e.exitCode === ExitCode.failure)
+      throw interruptedError(`${e.message}; ${stored} chunks stored, run the same command again to resume`);
+    throw e;
   } finally {
+    stopOnSignal.dispose();
     progress.stop();
   }
-  if (input.expectedSize !== undefined && manifest.stream.size !== input.expectedSize)
-    warn(`WARNING: the input changed while it was read: expected ${formatBytes(input.expectedSize)}, read ${formatBytes(manifest.stream.size)}; the backup holds what was read`);
-  printSummary(o.summary, 'put', manifest, (Date.now() - started) / 1000);
+}
+
+/** First SIGINT/SIGTERM: stop reading input and let stored chunks be journaled; second: exit now. */
+function interruptOnSignal(input: InputSource): { signal(): string | undefined; dispose(): void } {
+  let caught: string | undefined;
+  const handler = (sig: NodeJS.Signals) => {
+    if (caught) process.exit(128 + (sig === 'SIGINT' ? 2 : 15));
+    caught = sig;
+    warn(`${sig}: stopping; waiting for uploads in flight to be acknowledged (again to exit at once)`);
+    (input.data as any).destroy?.(interruptedError(`interrupted by ${sig}`));
+  };
+  process.on('SIGINT', handler);
+  process.on('SIGTERM', handler);
+  return {
+    signal: () => caught,
+    dispose: () => {
+      process.off('SIGINT', handler);
+      process.off('SIGTERM', handler);
+    },
+  };
+}
+
+/** Chunks past the end of the finished stream come from an earlier, longer attempt. */
+async function removeChunksFrom(store: Store, layout: StreamLayout, count: number): Promise<void> {
+  const extra: string[] = [];
+  for await (const o of store.list(layout.chunksDir)) {
+    const index = Number(o.key.slice(layout.chunksDir.length));
+    if (Number.isInteger(index) && index >= count) extra.push(o.key);
+  }
+  if (extra.length) await store.delete(extra);
+}
+
+/**
+ * A put killed after writing its manifest but before clearing its journal: running it again
+ * finds the stream complete. Returns that manifest (and clears the journal), or null when the
+ * existing stream is another put's.
+ */
+async function finishedByInterruptedPut(store: Store, layout: StreamLayout, protection: Protection, local: LocalJournal): Promise<Manifest | null> {
+  const journal = await loadInterrupted(store, layout, protection, local).catch(() => null);
+  if (!journal) return null;
+  const { manifest } = await openStream(store, layout.prefix, layout.stream, protection);
+  if (manifest.streamId !== journal.header.streamId) return null;
+  await new ResumeJournal(store, layout, local).discard();
+  warn(`the interrupted put of "${layout.stream}" had already finished: the stream is complete (input not read)`);
+  return manifest;
 }

@@ -19,8 +19,14 @@ export const KEY_CHECK_SIZE = 16;
 export const SALT_SIZE = 16;
 export const STREAM_ID_SIZE = 16;
 
-export type SealedKind = 'chunk' | 'manifest';
-const MAGIC: Record<SealedKind, string> = { chunk: 'S3DC', manifest: 'S3DM' };
+export type SealedKind = 'chunk' | 'manifest' | 'journal';
+const MAGIC: Record<SealedKind, string> = { chunk: 'S3DC', manifest: 'S3DM', journal: 'S3DJ' };
+
+/** The kind of a sealed object from its first bytes, or null if it is not one. */
+export function sealedKindOf(b: Buffer): SealedKind | null {
+  const magic = b.toString('latin1', 0, 4);
+  return (Object.keys(MAGIC) as SealedKind[]).find((k) => MAGIC[k] === magic) ?? null;
+}
 const FORMAT_VERSION = 1;
 const ALG_AES_256_GCM = 1;
 
@@ -56,8 +62,7 @@ export function encodeHeader(h: SealedHeader): Buffer {
 /** Parses a header; throws an integrity error naming `what` if it is not one of ours. */
 export function decodeHeader(b: Buffer, what: string): SealedHeader {
   if (b.length < HEADER_SIZE) throw integrityError(`${what}: truncated (${b.length} bytes, header needs ${HEADER_SIZE})`);
-  const magic = b.toString('latin1', 0, 4);
-  const kind = (Object.keys(MAGIC) as SealedKind[]).find((k) => MAGIC[k] === magic);
+  const kind = sealedKindOf(b);
   if (!kind) throw integrityError(`${what}: not an encrypted s3duct object (bad magic)`);
   if (b[4] !== FORMAT_VERSION) throw integrityError(`${what}: unsupported format version ${b[4]}; upgrade s3duct`);
   if (b[5] !== ALG_AES_256_GCM) throw integrityError(`${what}: unknown cipher ${b[5]}`);

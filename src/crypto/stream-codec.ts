@@ -3,14 +3,15 @@ import { parseManifest, serializeManifest, type EncryptionInfo, type Manifest } 
 import { deriveStreamKeys, keyFingerprint, publicChainKey, type StreamKeys } from './kdf.js';
 import {
   FinalMark,
-  HEADER_SIZE,
   Opener,
   SEGMENT_SIZE,
   Sealer,
   decodeHeader,
   newHeader,
+  sealedKindOf,
   sealedSize,
   type SealKey,
+  type SealedKind,
 } from './segmented-aead.js';
 
 /** What the user asked for: the key material, never printed or stored. */
@@ -38,6 +39,9 @@ export interface StreamCodec {
   encoder(index: number): ChunkEncoder;
   decoder(index: number, isLast: boolean): ChunkDecoder;
   sealManifest(m: Manifest): Buffer;
+  /** The store copy of the resume journal: sealed like the manifest when the stream is encrypted
+   *  (it holds plaintext hashes). */
+  sealJournal(text: Buffer): Buffer;
 }
 
 const PLAIN_ENCODER: ChunkEncoder = { start: () => [], update: (b) => [b], final: () => [] };
@@ -51,6 +55,7 @@ function plainCodec(streamId: Buffer): StreamCodec {
     encoder: () => PLAIN_ENCODER,
     decoder: () => PLAIN_DECODER,
     sealManifest: (m) => serializeManifest(m),
+    sealJournal: (text) => text,
   };
 }
 
@@ -73,11 +78,33 @@ function aesCodec(userKey: Buffer, streamId: Buffer, keys: StreamKeys = deriveSt
       const o = new Opener(chunkKey, { kind: 'chunk', streamId, index }, `chunk ${index}`);
       return { update: (b) => o.update(b), final: () => [o.final(isLast ? FinalMark.lastChunk : FinalMark.chunk)] };
     },
-    sealManifest(m) {
-      const s = new Sealer(manifestKey, newHeader('manifest', streamId, 0, manifestKey));
-      return Buffer.concat([s.header(), ...s.update(serializeManifest(m)), s.final(FinalMark.lastChunk)]);
-    },
+    sealManifest: (m) => sealWhole(manifestKey, 'manifest', streamId, serializeManifest(m)),
+    sealJournal: (text) => sealWhole(manifestKey, 'journal', streamId, text),
   };
+}
+
+function sealWhole(key: SealKey, kind: SealedKind, streamId: Buffer, body: Buffer): Buffer {
+  const s = new Sealer(key, newHeader(kind, streamId, 0, key));
+  return Buffer.concat([s.header(), ...s.update(body), s.final(FinalMark.lastChunk)]);
+}
+
+/** Opens a whole sealed metadata object (manifest or journal) under the user's key. */
+function openWhole(bytes: Buffer, userKey: Buffer, kind: SealedKind, what: string): { body: Buffer; streamId: Buffer; keys: StreamKeys } {
+  const header = decodeHeader(bytes, what);
+  const keys = deriveStreamKeys(userKey, header.streamId);
+  if (!header.keyCheck.equals(keys.check)) throw authError(`${what}: wrong key for this stream`);
+  const o = new Opener({ root: keys.manifest, check: keys.check }, { kind, streamId: header.streamId, index: 0 }, what);
+  return { body: Buffer.concat([...o.update(bytes), o.final(FinalMark.lastChunk)]), streamId: header.streamId, keys };
+}
+
+/** Reads the store copy of a resume journal (see sealJournal). */
+export function openJournal(bytes: Buffer, p: Protection, what: string): Buffer {
+  if (sealedKindOf(bytes) !== 'journal') {
+    if (p.mode !== 'none') throw integrityError(`${what}: not an encrypted journal`);
+    return bytes;
+  }
+  if (p.mode === 'none') throw usageError(`${what}: the stream is encrypted; give --key`);
+  return openWhole(bytes, p.key, 'journal', what).body;
 }
 
 export function codecForPut(p: Protection, streamId: Buffer): StreamCodec {
@@ -90,8 +117,7 @@ export function codecForPut(p: Protection, streamId: Buffer): StreamCodec {
  * write to the bucket could swap in a plaintext stream of their own.
  */
 export function openManifest(bytes: Buffer, p: Protection, what: string): { manifest: Manifest; codec: StreamCodec } {
-  const sealed = bytes.length >= HEADER_SIZE && bytes.toString('latin1', 0, 4) === 'S3DM';
-  if (!sealed) {
+  if (sealedKindOf(bytes) !== 'manifest') {
     if (bytes[0] !== 0x7b /* { */) throw integrityError(`${what}: not an s3duct manifest`);
     if (p.mode !== 'none')
       throw integrityError(`${what}: manifest is not encrypted but a key was given; refusing it (it may have been replaced)`);
@@ -100,13 +126,9 @@ export function openManifest(bytes: Buffer, p: Protection, what: string): { mani
     return { manifest, codec: plainCodec(Buffer.from(manifest.streamId, 'hex')) };
   }
   if (p.mode === 'none') throw usageError(`${what}: the stream is encrypted; give --key`);
-  const header = decodeHeader(bytes, what);
-  const keys = deriveStreamKeys(p.key, header.streamId);
-  if (!header.keyCheck.equals(keys.check)) throw authError(`${what}: wrong key for this stream`);
-  const o = new Opener({ root: keys.manifest, check: keys.check }, { kind: 'manifest', streamId: header.streamId, index: 0 }, what);
-  const body = Buffer.concat([...o.update(bytes), o.final(FinalMark.lastChunk)]);
+  const { body, streamId, keys } = openWhole(bytes, p.key, 'manifest', what);
   const manifest = parseManifest(body, what);
-  if (manifest.streamId !== header.streamId.toString('hex')) throw integrityError(`${what}: stream id of manifest and header differ`);
+  if (manifest.streamId !== streamId.toString('hex')) throw integrityError(`${what}: stream id of manifest and header differ`);
   if (manifest.encryption.mode !== 'aes-256-gcm') throw integrityError(`${what}: encrypted manifest claims a plaintext stream`);
-  return { manifest, codec: aesCodec(p.key, header.streamId, keys) };
+  return { manifest, codec: aesCodec(p.key, streamId, keys) };
 }

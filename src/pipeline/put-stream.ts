@@ -6,6 +6,9 @@ import type { StreamLayout } from '../format/layout.js';
 import { MANIFEST_VERSION, type ChunkRecord, type Manifest, type SourceInfo } from '../format/manifest.js';
 import type { Store } from '../store/store.js';
 import type { ByteReader } from './byte-reader.js';
+import type { JournalChunk } from '../resume/journal-format.js';
+import { ExitCode, S3ductError } from '../errors.js';
+import { crashPoint } from '../resume/crash-points.js';
 
 /** Plaintext is handed to the encoder in pieces of at most this size (1 MiB balances per-call
  *  overhead against memory held per chunk in flight). */
@@ -18,7 +21,9 @@ export interface PutEvents {
   onRead?(bytes: number): void;
   onAcked?(bytes: number): void;
   /** Called once per chunk, in index order, after the store acknowledged it. */
-  onChunkStored?(record: ChunkRecord): Promise<void> | void;
+  onChunkStored?(record: JournalChunk): Promise<void> | void;
+  /** Called per chunk an interrupted put had stored, once the input was checked against it. */
+  onChunkVerified?(record: JournalChunk): void;
 }
 
 export interface PutStreamParams {
@@ -35,6 +40,19 @@ export interface PutStreamParams {
   readonly concurrency: number;
   readonly source: SourceInfo;
   readonly events?: PutEvents;
+  /** Chunks an interrupted put of this stream already stored: the input is re-read and checked
+   *  against them instead of being uploaded again. */
+  readonly resume?: readonly JournalChunk[];
+}
+
+/** The input no longer matches what an interrupted put stored. */
+export class ResumeDivergedError extends S3ductError {
+  constructor(
+    message: string,
+    readonly index: number,
+  ) {
+    super(message, ExitCode.integrity);
+  }
 }
 
 /**
@@ -46,8 +64,8 @@ export async function putStream(p: PutStreamParams): Promise<Manifest> {
   const createdAt = new Date().toISOString();
   const streamHash = new DualHash();
   let chain = p.codec.chainKey;
-  const acked = new Map<number, ChunkRecord>();
-  const records: ChunkRecord[] = [];
+  const acked = new Map<number, JournalChunk>();
+  const records: JournalChunk[] = [];
   const inflight = new Set<Promise<void>>();
   let failed: { error: unknown } | undefined;
   let commitQueue = Promise.resolve();
@@ -65,7 +83,37 @@ export async function putStream(p: PutStreamParams): Promise<Manifest> {
     return commitQueue;
   };
 
-  for (let index = 0; ; index++) {
+  let finished = false;
+  for (const rec of p.resume ?? []) {
+    const hash = new DualHash();
+    for (let remaining = p.chunkSize; remaining > 0; ) {
+      const piece = await p.input.read(Math.min(remaining, READ_PIECE));
+      if (!piece) break;
+      remaining -= piece.length;
+      hash.update(piece);
+      streamHash.update(piece);
+      p.events?.onRead?.(piece.length);
+    }
+    const isLast = await p.input.atEOF();
+    const d = hash.digest();
+    const diverged = (why: string) =>
+      new ResumeDivergedError(`resume: chunk ${rec.index} of the input differs from what the interrupted put stored (${why}): the source changed`, rec.index);
+    const sameHashes = d.sha256.toString('hex') === rec.sha256 && d.sha3_256.toString('hex') === rec.sha3_256;
+    if (hash.size === rec.size && !sameHashes) throw diverged('hashes differ');
+    if (isLast && !rec.last) {
+      const whole = rec.index + (hash.size === rec.size ? 1 : 0);
+      throw new ResumeDivergedError(`resume: the input ended after ${whole} chunks, but the interrupted put had stored ${p.resume!.length}`, rec.index);
+    }
+    if (hash.size !== rec.size) throw diverged(`${hash.size} bytes, stored ${rec.size}`);
+    if (!isLast && rec.last) throw diverged('the input goes on past the stored last chunk');
+    chain = chainStep(chain, d.sha256, d.sha3_256);
+    if (chain.toString('hex') !== rec.chain) throw diverged('chain differs: the journal belongs to another key or is damaged');
+    records.push(rec);
+    p.events?.onChunkVerified?.(rec);
+    if (isLast) finished = true;
+  }
+
+  for (let index = records.length; !finished; index++) {
     const hash = new DualHash();
     const encoder = p.codec.encoder(index);
     let isLast = false;
@@ -115,7 +163,7 @@ export async function putStream(p: PutStreamParams): Promise<Manifest> {
     const tracked: Promise<void> = upload
       .then((res) => {
         if (res.size !== expectedStored) throw failure(`chunk ${index}: store acknowledged ${res.size} bytes, expected ${expectedStored}`);
-        acked.set(index, { ...partial, storedSize: res.size, ...(res.etag ? { etag: res.etag } : {}) });
+        acked.set(index, { ...partial, storedSize: res.size, ...(res.etag ? { etag: res.etag } : {}), last: isLast });
         return commit();
       })
       .catch((error) => {
@@ -144,7 +192,7 @@ export async function putStream(p: PutStreamParams): Promise<Manifest> {
     storageClass: p.storageClass,
     tags: p.tags,
     source: p.source,
-    chunks: records,
+    chunks: records.map(({ last: _last, ...r }) => r as ChunkRecord),
     stream: {
       size: streamHash.size,
       chunks: records.length,
@@ -153,6 +201,7 @@ export async function putStream(p: PutStreamParams): Promise<Manifest> {
       chain: chain.toString('hex'),
     },
   };
+  crashPoint('before-manifest');
   // The manifest stays STANDARD whatever the chunks' class, so a cold stream stays listable.
   await p.store.put(p.layout.manifest, oneShot(p.codec.sealManifest(manifest)), {
     storageClass: 'STANDARD',

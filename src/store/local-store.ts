@@ -98,6 +98,29 @@ export class LocalStore implements Store {
     }
   }
 
+  /** A crashed put leaves `*.s3duct-partial-*` temporaries: the local form of an unfinished upload. */
+  async abortUploads(prefix: string): Promise<number> {
+    let n = 0;
+    const walk = async (dir: string): Promise<void> => {
+      let entries;
+      try {
+        entries = await fs.readdir(dir, { withFileTypes: true });
+      } catch {
+        return;
+      }
+      for (const e of entries) {
+        const full = path.join(dir, e.name);
+        if (e.isDirectory()) await walk(full);
+        else if (e.name.includes(PARTIAL)) {
+          await fs.rm(full, { force: true });
+          n++;
+        }
+      }
+    };
+    await walk(this.file(prefix.replace(/\/+$/, '')));
+    return n;
+  }
+
   async delete(keys: readonly string[]): Promise<void> {
     for (const k of keys) await fs.rm(this.file(k), { force: true });
   }

@@ -6,12 +6,14 @@ import {
   DeleteObjectsCommand,
   GetObjectCommand,
   HeadObjectCommand,
+  ListMultipartUploadsCommand,
   ListObjectsV2Command,
   PutObjectCommand,
   S3Client,
   UploadPartCommand,
   type CompletedPart,
 } from '@aws-sdk/client-s3';
+import { createHash } from 'node:crypto';
 import { rechunk } from '../pipeline/rechunk.js';
 import { Semaphore } from '../pipeline/semaphore.js';
 import { parseRestoreHeader } from './restore-header.js';
@@ -43,6 +45,9 @@ export class S3Store implements Store {
   private readonly slots: Semaphore;
 
   constructor(private readonly o: S3StoreOptions) {
+    // The SDK version is pinned with s3duct, so its "future versions need Node 22" notice is
+    // not something a user can act on; it would only clutter every run's stderr.
+    process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
     this.location = o.endpoint ? `${o.endpoint.replace(/\/+$/, '')}/${o.bucket}` : `s3://${o.bucket}`;
     const mode = o.checksumMode === 'when_required' ? 'WHEN_REQUIRED' : 'WHEN_SUPPORTED';
     this.client = new S3Client({
@@ -216,22 +221,61 @@ export class S3Store implements Store {
     } while (token);
   }
 
+  async abortUploads(prefix: string): Promise<number> {
+    let n = 0;
+    let keyMarker: string | undefined;
+    let uploadIdMarker: string | undefined;
+    try {
+      do {
+        const r = await this.client.send(
+          new ListMultipartUploadsCommand({ Bucket: this.o.bucket, Prefix: prefix, KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker }),
+        );
+        for (const u of r.Uploads ?? []) {
+          await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.o.bucket, Key: u.Key!, UploadId: u.UploadId! }));
+          n++;
+        }
+        keyMarker = r.IsTruncated ? r.NextKeyMarker : undefined;
+        uploadIdMarker = r.IsTruncated ? r.NextUploadIdMarker : undefined;
+      } while (keyMarker);
+    } catch (e) {
+      throw classifyS3Error(e, this.what(prefix));
+    }
+    return n;
+  }
+
   async delete(keys: readonly string[]): Promise<void> {
+    if (keys.length === 1) {
+      try {
+        await this.client.send(new DeleteObjectCommand({ Bucket: this.o.bucket, Key: keys[0] }));
+      } catch (e) {
+        throw classifyS3Error(e, this.what(keys[0]!));
+      }
+      return;
+    }
     for (let i = 0; i < keys.length; i += 1000) {
       const batch = keys.slice(i, i + 1000);
       try {
-        const r = await this.client.send(
-          new DeleteObjectsCommand({ Bucket: this.o.bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true } }),
-        );
+        const cmd = new DeleteObjectsCommand({ Bucket: this.o.bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true } });
+        cmd.middlewareStack.add(contentMd5, { step: 'build', name: 's3ductContentMd5' });
+        const r = await this.client.send(cmd);
         const errs = (r.Errors ?? []).filter((e) => e.Code !== 'NoSuchKey');
         if (errs.length) throw Object.assign(new Error(errs[0]!.Message ?? 'delete failed'), { name: errs[0]!.Code });
       } catch (e: any) {
-        if (e?.name !== 'NotImplemented' && e?.$metadata?.httpStatusCode !== 501) throw classifyS3Error(e, this.what(batch[0]!));
-        for (const Key of batch) await this.client.send(new DeleteObjectCommand({ Bucket: this.o.bucket, Key }));
+        throw classifyS3Error(e, this.what(batch[0]!));
       }
     }
   }
 }
+
+/**
+ * Multi-object delete requires Content-MD5 on some S3 implementations (Swift's s3api among
+ * them) while SDK v3 sends only its newer CRC checksums: add the MD5 the protocol defines.
+ */
+const contentMd5 = (next: any) => async (args: any) => {
+  const req = args.request;
+  if (req?.body && typeof req.body === 'string') req.headers['content-md5'] = createHash('md5').update(req.body).digest('base64');
+  return next(args);
+};
 
 function backoff(attempt: number): Promise<void> {
   const ms = Math.random() * Math.min(20_000, 100 * 2 ** attempt);

@@ -54,4 +54,9 @@ export interface Store {
   list(prefix: string): AsyncIterable<ObjectInfo>;
   /** Deletes the keys; missing keys are not an error. */
   delete(keys: readonly string[]): Promise<void>;
+  /**
+   * Aborts unfinished multipart uploads under `prefix` (left by a crashed put; they bill but
+   * are invisible to list). Returns how many were aborted. Stores without them return 0.
+   */
+  abortUploads(prefix: string): Promise<number>;
 }
