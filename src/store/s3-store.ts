@@ -54,6 +54,8 @@ export class S3Store implements Store {
       region: o.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
       ...(o.endpoint ? { endpoint: o.endpoint, forcePathStyle: true } : {}),
       maxAttempts: o.retries + 1,
+      // Without these a stalled connection waits forever; a timeout is retried like a reset.
+      requestHandler: { connectionTimeout: 15_000, requestTimeout: 120_000 },
       requestChecksumCalculation: mode,
       responseChecksumValidation: mode,
     });
