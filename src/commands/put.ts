@@ -169,6 +169,9 @@ async function resumablePut(p: PutPlan): Promise<Manifest> {
     crashPoint('after-manifest');
     await journal.discard();
     await removeChunksFrom(store, layout, manifest.chunks.length);
+    // A create whose answer was lost and retried leaves an upload nobody completes: ours are
+    // all complete now, so anything still open under the stream is such an orphan.
+    await store.abortUploads(layout.chunksDir);
     return manifest;
   } catch (e) {
     if (e instanceof ResumeDivergedError) {

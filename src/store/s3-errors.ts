@@ -30,6 +30,16 @@ export function classifyS3Error(e: any, what: string): S3ductError {
   if (status === 404) return new S3ductError(`${what}: not found`, ExitCode.notFound);
   if (status === 403) return new S3ductError(`${what}: access denied; check credentials and permissions`, ExitCode.auth);
   const code = e?.code as string | undefined;
-  const net = code && /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|ENOTFOUND|EAI_AGAIN)$/.test(code) ? ` (${code})` : '';
-  return new S3ductError(`${what}: ${detail}${status ? ` (HTTP ${status})` : ''}${net}`, ExitCode.failure);
+  if (code && NETWORK[code]) return new S3ductError(`${what}: ${NETWORK[code]} (${code}), retries exhausted`, ExitCode.failure);
+  if (name === 'TimeoutError' || name === 'RequestTimeout') return new S3ductError(`${what}: request timed out, retries exhausted`, ExitCode.failure);
+  return new S3ductError(`${what}: ${detail}${status ? ` (HTTP ${status})` : ''}`, ExitCode.failure);
 }
+
+const NETWORK: Record<string, string> = {
+  ECONNREFUSED: 'connection refused',
+  ECONNRESET: 'connection reset',
+  ETIMEDOUT: 'connection timed out',
+  EPIPE: 'connection closed while sending',
+  ENOTFOUND: 'host not found',
+  EAI_AGAIN: 'host lookup failed',
+};

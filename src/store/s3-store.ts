@@ -55,7 +55,7 @@ export class S3Store implements Store {
       ...(o.endpoint ? { endpoint: o.endpoint, forcePathStyle: true } : {}),
       maxAttempts: o.retries + 1,
       // Without these a stalled connection waits forever; a timeout is retried like a reset.
-      requestHandler: { connectionTimeout: 15_000, requestTimeout: 120_000 },
+      requestHandler: { connectionTimeout: 15_000, requestTimeout: requestTimeoutMs(), throwOnRequestTimeout: true } as any,
       requestChecksumCalculation: mode,
       responseChecksumValidation: mode,
     });
@@ -278,6 +278,13 @@ const contentMd5 = (next: any) => async (args: any) => {
   if (req?.body && typeof req.body === 'string') req.headers['content-md5'] = createHash('md5').update(req.body).digest('base64');
   return next(args);
 };
+
+/** Idle time after which a request counts as stalled and is retried (S3DUCT_REQUEST_TIMEOUT,
+ *  seconds; default 120: generous for a 16 MiB part on a slow uplink). */
+function requestTimeoutMs(): number {
+  const s = Number(process.env.S3DUCT_REQUEST_TIMEOUT);
+  return Number.isFinite(s) && s > 0 ? s * 1000 : 120_000;
+}
 
 function backoff(attempt: number): Promise<void> {
   const ms = Math.random() * Math.min(20_000, 100 * 2 ** attempt);

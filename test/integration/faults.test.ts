@@ -1,0 +1,103 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, before, describe, test } from 'node:test';
+import { KEY_HEX, runCli, tempDir, testBytes } from '../helpers/cli.js';
+import { serverEnv } from '../helpers/targets.js';
+import { startFaultProxy, type FaultProxy } from '../harness/fault-proxy.js';
+import { createBucket, s3Request, startMoto, type S3Server } from '../harness/servers.js';
+
+const CHUNK = 100 * 1024;
+const DATA = testBytes(8 * CHUNK + 99, 11);
+const chunkKey = (name: string, i: number) => `${name}/chunks/${String(i).padStart(8, '0')}`;
+
+describe('faults: stalls, lost answers, crashes between acknowledgement and journal (moto behind a fault proxy)', () => {
+  let moto: S3Server;
+  let bucket: string;
+  let p: FaultProxy;
+  const state = tempDir('faults');
+  before(async () => {
+    moto = await startMoto();
+    bucket = `faults-${randomBytes(4).toString('hex')}`;
+    await createBucket(moto, bucket);
+    p = await startFaultProxy(moto);
+  });
+  after(async () => {
+    await p?.stop();
+    await moto?.stop();
+    state.cleanup();
+  });
+  const env = (extra: Record<string, string> = {}) => ({ ...serverEnv(moto), S3DUCT_STATE_DIR: state.dir, ...extra });
+  const args = (name: string) => ['--bucket', bucket, '--endpoint-url', p.endpoint, '--retries', '4', '--name', name, '--key', `hex:${KEY_HEX}`, '--summary', 'none'];
+
+  test('a stalled request times out and is retried: put and get complete', async () => {
+    p.setFaults([]);
+    const name = 'stall/one';
+    const firstOnly = (op: string, key: string) => {
+      let seen = false;
+      return (r: { op: string; key?: string }) => (r.op === op && r.key === key && !seen ? (seen = true) : false);
+    };
+    const gate = p.hold(firstOnly('PutObject', chunkKey(name, 1)));
+    const put = runCli(['put', ...args(name), '--chunk-size', String(CHUNK)], { input: DATA, env: env({ S3DUCT_REQUEST_TIMEOUT: '2' }) });
+    await gate.waitHeld(1);
+    // Never released until the client gave up on it and retried.
+    const r = await put;
+    gate.release();
+    assert.equal(r.code, 0, r.stderr);
+    const getGate = p.hold(firstOnly('GetObject', chunkKey(name, 2)));
+    const get = runCli(['get', ...args(name)], { env: env({ S3DUCT_REQUEST_TIMEOUT: '2' }) });
+    await getGate.waitHeld(1);
+    const g = await get;
+    getGate.release();
+    assert.equal(g.code, 0, g.stderr);
+    assert.ok(g.stdout.equals(DATA));
+  });
+
+  test('a lost CreateMultipartUpload answer leaves no multipart upload behind', async () => {
+    p.setFaults([{ match: { op: 'CreateMultipartUpload' }, kinds: ['lost-response'], nth: [1] }]);
+    const big = testBytes(7 * 1024 * 1024, 4);
+    const r = await runCli(['put', ...args('lost/create'), '--chunk-size', '7M', '--part-size', '5M'], { input: big, env: env() });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(p.faultsInjected() > 0, true);
+    const uploads = await s3Request(moto, 'GET', `/${bucket}`, { query: { uploads: '' } });
+    assert.doesNotMatch(uploads.body.toString(), /<UploadId>/);
+    p.setFaults([]);
+  });
+
+  test('kill -9 between the store acknowledging chunk 3 and the journal write: resume re-sends only chunk 3 onwards', async () => {
+    p.setFaults([]);
+    p.clearLog();
+    const name = 'crash/ack';
+    const put = ['put', ...args(name), '--chunk-size', String(CHUNK), '--upload-workers', '1'];
+    const crashed = await runCli(put, { input: DATA, env: env({ S3DUCT_TEST_CRASH: 'after-ack:3' }) });
+    assert.equal(crashed.code, -1, crashed.stderr);
+    const resumed = await runCli(put, { input: DATA, env: env() });
+    assert.equal(resumed.code, 0, resumed.stderr);
+    for (let i = 0; i < 3; i++) assert.equal(p.count({ op: 'PutObject', key: chunkKey(name, i) }), 1, `chunk ${i} was sent again`);
+    assert.equal(p.count({ op: 'PutObject', key: chunkKey(name, 3) }), 2, 'the unjournaled chunk is sent again');
+    const get = await runCli(['get', ...args(name)], { env: env() });
+    assert.equal(get.code, 0, get.stderr);
+    assert.ok(get.stdout.equals(DATA));
+  });
+
+  test('retries exhausted: exit 6 and the same command resumes', async () => {
+    const name = 'exhausted/one';
+    p.setFaults([{ match: { op: 'PutObject', key: chunkKey(name, 4) }, kinds: ['internal-error'], rate: 1 }]);
+    const put = ['put', ...args(name), '--chunk-size', String(CHUNK), '--retries', '1'];
+    const failed = await runCli(put, { input: DATA, env: env() });
+    assert.equal(failed.code, 6, failed.stderr);
+    assert.match(failed.stderr, /run the same command again to resume/);
+    assert.equal(failed.stderr.trim().split('\n').length, 1, failed.stderr);
+    p.setFaults([]);
+    const ok = await runCli(put, { input: DATA, env: env() });
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(ok.stderr, /resuming/);
+  });
+
+  test('permanent errors fail fast, without retries: a missing bucket', async () => {
+    p.clearLog();
+    const r = await runCli(['put', '--bucket', 'no-such-bucket-here', '--endpoint-url', p.endpoint, '--retries', '8', '--name', 'x', '--no-encrypt', '--summary', 'none'], { input: 'x', env: env() });
+    assert.equal(r.code, 5, r.stderr);
+    assert.match(r.stderr, /bucket does not exist/);
+    assert.ok(p.requests().length <= 3, `expected no retries, saw ${p.requests().length} requests`);
+  });
+});
