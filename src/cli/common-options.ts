@@ -25,6 +25,10 @@ export function addKeyOption(cmd: Command): Command {
   return cmd.addOption(new Option('--key <spec>', 'AES-256-GCM key: hex:<64 hex>, file:<path> or env:<VAR>').env('S3DUCT_KEY'));
 }
 
+export function addDownloadWorkersOption(cmd: Command): Command {
+  return cmd.option('--download-workers <n>', 'parallel ranged downloads: auto or a number', 'auto');
+}
+
 export function addSummaryOption(cmd: Command): Command {
   return cmd.addOption(new Option('--summary <format>', 'summary on stderr').choices(['text', 'json', 'none']).default('text'));
 }

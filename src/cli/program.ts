@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander';
 import { EXIT_CODE_TABLE } from '../errors.js';
-import { addKeyOption, addStoreOptions, addSummaryOption } from './common-options.js';
+import { addDownloadWorkersOption, addKeyOption, addStoreOptions, addSummaryOption } from './common-options.js';
 
 export const VERSION = '0.1.0';
 
@@ -41,13 +41,12 @@ export function buildProgram(): Command {
       await putCommand(file, { ...opts, progress: !cmd.optsWithGlobals().quiet });
     });
 
-  const get = addSummaryOption(addKeyOption(addStoreOptions(new Command('get'))))
+  const get = addDownloadWorkersOption(addSummaryOption(addKeyOption(addStoreOptions(new Command('get')))))
     .description('restore a stream to stdout (or --output FILE), verifying every chunk, the chain and the totals')
     .option('-n, --name <name>', 'stream name')
     .option('-o, --output <file>', 'write to FILE (renamed into place only once fully verified)')
     .option('--no-decrypt', 'write the stored (encrypted) chunk objects as they are')
     .option('--partial', 'for a put that never finished: write the chunks its journal verified')
-    .option('--download-workers <n>', 'parallel ranged downloads: auto or a number', 'auto')
     .addHelpText('after', exitCodeHelp)
     .action(async (opts, cmd) => {
       const { getCommand } = await import('../commands/get.js');
@@ -56,5 +55,36 @@ export function buildProgram(): Command {
 
   program.addCommand(put);
   program.addCommand(get);
+
+  // --- verify, delete (issue 7) ---
+  const verify = addDownloadWorkersOption(addKeyOption(addStoreOptions(new Command('verify'))))
+    .description('check a stream without restoring it: every chunk against the authenticated manifest')
+    .option('-n, --name <name>', 'stream name')
+    .option('--quick', 'metadata only: existence, sizes and ETags of every chunk (no downloads; works on archived chunks)')
+    .option('--json', 'print the per-chunk report as JSON')
+    .addHelpText('after', exitCodeHelp)
+    .action(async (opts, cmd) => {
+      const { verifyCommand } = await import('../commands/verify.js');
+      const quiet = !!cmd.optsWithGlobals().quiet;
+      await verifyCommand({ ...opts, quiet, progress: !quiet && !opts.json });
+    });
+
+  const del = addStoreOptions(new Command('delete'))
+    .alias('rm')
+    .description("delete a stream: its manifest, chunks, and whatever interrupted puts left for it")
+    .option('-n, --name <name>', 'stream name')
+    .option('-y, --yes', 'do not ask for confirmation (required when not on a terminal)')
+    .option('--dry-run', 'print what would be deleted and stop')
+    .option('--json', 'print what was (or would be) deleted as JSON')
+    .addHelpText('after', exitCodeHelp)
+    .action(async (opts, cmd) => {
+      const { deleteCommand } = await import('../commands/delete.js');
+      await deleteCommand({ ...opts, quiet: !!cmd.optsWithGlobals().quiet });
+    });
+
+  program.addCommand(verify);
+  program.addCommand(del);
+  // --- end verify, delete ---
+
   return program;
 }

@@ -40,6 +40,9 @@ export class StreamLayout {
   get resume(): string {
     return `${this.dir}resume`;
   }
+  get lock(): string {
+    return `${this.dir}lock`;
+  }
   get chunksDir(): string {
     return `${this.dir}chunks/`;
   }

@@ -27,6 +27,9 @@ export interface GetStreamParams {
    * whole-stream totals to check, and each chunk's last-chunk mark comes from the journal.
    */
   readonly partial?: { readonly lastMarks: readonly boolean[] };
+  /** Called once a chunk has passed every check, in order: lets verify attribute a failure
+   *  to the first chunk not reported here. */
+  readonly onChunkVerified?: (c: ChunkRecord) => void;
 }
 
 export interface RangedObject<T> {
@@ -90,6 +93,7 @@ export async function getStream(p: GetStreamParams): Promise<void> {
     if (stored !== c.storedSize) throw integrityError(`chunk ${c.index}: stored object has ${stored} bytes, manifest says ${c.storedSize}`);
     await emit(decoder.final());
     verifyChunk(c, hash, chain);
+    p.onChunkVerified?.(c);
     chain = Buffer.from(c.chain, 'hex');
     if (c.index < last) {
       hash = new DualHash();

@@ -3,7 +3,8 @@ import { createReadStream } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { failure, notFoundError, usageError } from '../errors.js';
-import type { ByteRange, ObjectInfo, PutOptions, PutResult, Store } from './store.js';
+import { abortUploadsUnder } from './incomplete-uploads.js';
+import type { ByteRange, IncompleteUpload, ObjectInfo, PutOptions, PutResult, Store } from './store.js';
 
 const PARTIAL = '.s3duct-partial-';
 
@@ -73,7 +74,8 @@ export class LocalStore implements Store {
     }
   }
 
-  async *list(prefix: string): AsyncIterable<ObjectInfo> {
+  /** Every file under the directories `prefix` can reach, as store-relative keys, sorted. */
+  private async filesUnder(prefix: string): Promise<string[]> {
     const keys: string[] = [];
     const walk = async (dir: string, rel: string): Promise<void> => {
       let entries;
@@ -87,42 +89,54 @@ export class LocalStore implements Store {
         const k = rel + e.name;
         if (e.isDirectory()) {
           if ((k + '/').startsWith(prefix) || prefix.startsWith(k + '/')) await walk(path.join(dir, e.name), k + '/');
-        } else if (e.isFile() && k.startsWith(prefix) && !e.name.includes(PARTIAL)) keys.push(k);
+        } else if (e.isFile() && k.startsWith(prefix)) keys.push(k);
       }
     };
     await walk(this.root, '');
-    keys.sort();
-    for (const k of keys) {
+    return keys.sort();
+  }
+
+  async *list(prefix: string): AsyncIterable<ObjectInfo> {
+    for (const k of await this.filesUnder(prefix)) {
+      if (k.includes(PARTIAL)) continue;
       const info = await this.head(k);
       if (info) yield info;
     }
   }
 
-  /** A crashed put leaves `*.s3duct-partial-*` temporaries: the local form of an unfinished upload. */
+  /** Temporary files of puts that died before their rename (a crash, a kill -9). */
+  async *listIncomplete(prefix: string): AsyncIterable<IncompleteUpload> {
+    for (const k of await this.filesUnder(prefix)) {
+      const i = k.indexOf(PARTIAL);
+      if (i < 0) continue;
+      const st = await fs.stat(this.file(k)).catch(() => null);
+      yield { key: k.slice(0, i), id: k, ...(st ? { started: st.mtime } : {}) };
+    }
+  }
+
+  async abortIncomplete(u: IncompleteUpload): Promise<void> {
+    if (!u.id.startsWith(u.key + PARTIAL)) throw usageError(`not a temporary file of ${u.key}: ${u.id}`);
+    await fs.rm(this.file(u.id), { force: true });
+  }
+
   async abortUploads(prefix: string): Promise<number> {
-    let n = 0;
-    const walk = async (dir: string): Promise<void> => {
-      let entries;
-      try {
-        entries = await fs.readdir(dir, { withFileTypes: true });
-      } catch {
-        return;
-      }
-      for (const e of entries) {
-        const full = path.join(dir, e.name);
-        if (e.isDirectory()) await walk(full);
-        else if (e.name.includes(PARTIAL)) {
-          await fs.rm(full, { force: true });
-          n++;
-        }
-      }
-    };
-    await walk(this.file(prefix.replace(/\/+$/, '')));
-    return n;
+    return abortUploadsUnder(this, prefix);
   }
 
   async delete(keys: readonly string[]): Promise<void> {
     for (const k of keys) await fs.rm(this.file(k), { force: true });
+    // Directories exist only to hold keys: drop the ones this left empty, like S3 "folders".
+    const dirs = [...new Set(keys.map((k) => path.dirname(this.file(k))))].sort((a, b) => b.length - a.length);
+    for (let dir of dirs) {
+      while (dir.startsWith(this.root + path.sep)) {
+        try {
+          await fs.rmdir(dir);
+        } catch {
+          break; // not empty (or already gone): its parents are not empty either
+        }
+        dir = path.dirname(dir);
+      }
+    }
   }
 }
 

@@ -17,8 +17,9 @@ import { createHash } from 'node:crypto';
 import { rechunk } from '../pipeline/rechunk.js';
 import { Semaphore } from '../pipeline/semaphore.js';
 import { parseRestoreHeader } from './restore-header.js';
+import { abortUploadsUnder } from './incomplete-uploads.js';
 import { classifyS3Error } from './s3-errors.js';
-import type { ByteRange, ObjectInfo, PutOptions, PutResult, Store } from './store.js';
+import type { ByteRange, IncompleteUpload, ObjectInfo, PutOptions, PutResult, Store } from './store.js';
 
 export interface S3StoreOptions {
   readonly bucket: string;
@@ -224,25 +225,7 @@ export class S3Store implements Store {
   }
 
   async abortUploads(prefix: string): Promise<number> {
-    let n = 0;
-    let keyMarker: string | undefined;
-    let uploadIdMarker: string | undefined;
-    try {
-      do {
-        const r = await this.client.send(
-          new ListMultipartUploadsCommand({ Bucket: this.o.bucket, Prefix: prefix, KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker }),
-        );
-        for (const u of r.Uploads ?? []) {
-          await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.o.bucket, Key: u.Key!, UploadId: u.UploadId! }));
-          n++;
-        }
-        keyMarker = r.IsTruncated ? r.NextKeyMarker : undefined;
-        uploadIdMarker = r.IsTruncated ? r.NextUploadIdMarker : undefined;
-      } while (keyMarker);
-    } catch (e) {
-      throw classifyS3Error(e, this.what(prefix));
-    }
-    return n;
+    return abortUploadsUnder(this, prefix);
   }
 
   async delete(keys: readonly string[]): Promise<void> {
@@ -265,6 +248,34 @@ export class S3Store implements Store {
       } catch (e: any) {
         throw classifyS3Error(e, this.what(batch[0]!));
       }
+    }
+  }
+
+  async *listIncomplete(prefix: string): AsyncIterable<IncompleteUpload> {
+    let keyMarker: string | undefined;
+    let uploadIdMarker: string | undefined;
+    do {
+      let r;
+      try {
+        r = await this.client.send(
+          new ListMultipartUploadsCommand({ Bucket: this.o.bucket, Prefix: prefix, KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker }),
+        );
+      } catch (e) {
+        throw classifyS3Error(e, this.what(prefix));
+      }
+      for (const u of r.Uploads ?? []) if (u.Key && u.UploadId) yield { key: u.Key, id: u.UploadId, ...(u.Initiated ? { started: u.Initiated } : {}) };
+      const more = r.IsTruncated && (r.NextKeyMarker || r.NextUploadIdMarker);
+      keyMarker = more ? r.NextKeyMarker : undefined;
+      uploadIdMarker = more ? r.NextUploadIdMarker : undefined;
+    } while (keyMarker !== undefined || uploadIdMarker !== undefined);
+  }
+
+  async abortIncomplete(u: IncompleteUpload): Promise<void> {
+    try {
+      await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.o.bucket, Key: u.key, UploadId: u.id }));
+    } catch (e: any) {
+      if (e?.name === 'NoSuchUpload' || e?.$metadata?.httpStatusCode === 404) return;
+      throw classifyS3Error(e, this.what(u.key));
     }
   }
 }

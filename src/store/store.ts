@@ -37,6 +37,19 @@ export interface ByteRange {
   readonly end: number;
 }
 
+/**
+ * A write that was started and never finished: an S3 multipart upload that was neither
+ * completed nor aborted, or a local store's temporary file. Invisible to list/get, but it
+ * holds storage (and on S3 is billed) until aborted.
+ */
+export interface IncompleteUpload {
+  /** The key the write was for. */
+  readonly key: string;
+  /** What identifies this write to abortIncomplete (upload id, temporary file name). */
+  readonly id: string;
+  readonly started?: Date;
+}
+
 export interface Store {
   /** Identifies the store for humans and for resume state ("s3://bucket/prefix", "file:/dir"). */
   readonly location: string;
@@ -54,9 +67,10 @@ export interface Store {
   list(prefix: string): AsyncIterable<ObjectInfo>;
   /** Deletes the keys; missing keys are not an error. */
   delete(keys: readonly string[]): Promise<void>;
-  /**
-   * Aborts unfinished multipart uploads under `prefix` (left by a crashed put; they bill but
-   * are invisible to list). Returns how many were aborted. Stores without them return 0.
-   */
+  /** Incomplete uploads whose key starts with `prefix` (what interrupted writes left). */
+  listIncomplete(prefix: string): AsyncIterable<IncompleteUpload>;
+  /** Discards an incomplete upload; one already gone is not an error. */
+  abortIncomplete(upload: IncompleteUpload): Promise<void>;
+  /** Aborts every incomplete upload under `prefix`; returns how many. */
   abortUploads(prefix: string): Promise<number>;
 }

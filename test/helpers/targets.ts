@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { after, before } from 'node:test';
 import { createBucket, startMoto, startSwift, type S3Server } from '../harness/servers.js';
 import { tempDir } from './cli.js';
 
@@ -44,3 +45,19 @@ async function serverTarget(label: string, start: () => Promise<S3Server>, extra
 
 export const motoTarget = () => serverTarget('moto', startMoto);
 export const swiftTarget = () => serverTarget('swift', startSwift);
+
+/** A moto target started before the enclosing suite's tests and stopped after them; call the
+ *  returned function inside tests. */
+export function motoForSuite(): () => Target {
+  let t: Target | undefined;
+  before(async () => {
+    t = await motoTarget();
+  });
+  after(async () => {
+    await t?.close();
+  });
+  return () => {
+    if (!t) throw new Error('moto target used outside the suite tests');
+    return t;
+  };
+}
