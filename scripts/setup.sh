@@ -1,6 +1,7 @@
 #!/bin/bash
 # Prepares a fresh Debian machine to build and test s3duct; safe to re-run (skips what is there).
 # Installs: Debian's age CLI (interop tests), OpenStack Swift + memcached (S3 test server),
+# zsh, fish and groff (the completion and man page tests check their output),
 # checks moto_server (the other S3 test server), then npm ci.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -12,8 +13,8 @@ if [ "$(id -u)" != 0 ]; then
   SUDO=(sudo)
 fi
 
-APT_PACKAGES=(age swift swift-proxy swift-account swift-container swift-object python3-swift memcached)
-COMMANDS=(age swift-proxy-server swift-account-server swift-container-server swift-object-server swift-ring-builder memcached)
+APT_PACKAGES=(age swift swift-proxy swift-account swift-container swift-object python3-swift memcached zsh fish groff-base)
+COMMANDS=(age swift-proxy-server swift-account-server swift-container-server swift-object-server swift-ring-builder memcached zsh fish groff)
 missing=()
 for c in "${COMMANDS[@]}"; do command -v "$c" >/dev/null || missing+=("$c"); done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -21,7 +22,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update
   "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y "${APT_PACKAGES[@]}"
 else
-  say "Debian packages already present (age, swift, memcached)"
+  say "Debian packages already present (age, swift, memcached, zsh, fish)"
 fi
 
 # PyPI is not reachable from this project's machines, so moto cannot be installed from here:

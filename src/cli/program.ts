@@ -1,4 +1,4 @@
-import { Command, Option } from 'commander';
+import { Argument, Command, Option } from 'commander';
 import { EXIT_CODE_TABLE } from '../errors.js';
 import { addDownloadWorkersOption, addKeyOption, addStoreOptions, addSummaryOption } from './common-options.js';
 
@@ -85,6 +85,24 @@ export function buildProgram(): Command {
   program.addCommand(verify);
   program.addCommand(del);
   // --- end verify, delete ---
+
+  // --- completion, man (issue 7): generated from this program's own definitions ---
+  program.addCommand(
+    new Command('completion')
+      .description('print a shell completion script (bash: source <(s3duct completion bash))')
+      .addArgument(new Argument('<shell>', 'bash, zsh or fish').choices(['bash', 'zsh', 'fish']))
+      .action(async (shell) => {
+        const [{ describeProgram }, { completionScript }] = await Promise.all([import('./command-model.js'), import('./completion.js')]);
+        process.stdout.write(completionScript(describeProgram(program), shell));
+      }),
+  );
+  program.addCommand(
+    new Command('man').description('print the manual page (roff): s3duct man | man -l -').action(async () => {
+      const [{ describeProgram }, { manPage }] = await Promise.all([import('./command-model.js'), import('./man-page.js')]);
+      process.stdout.write(manPage(describeProgram(program)));
+    }),
+  );
+  // --- end completion, man ---
 
   return program;
 }
