@@ -1,7 +1,11 @@
+import { existsSync } from 'node:fs';
 import { createInterface } from 'node:readline/promises';
 import { storeSpecFrom, type RawStoreOptions } from '../cli/common-options.js';
 import { ExitCode, S3ductError, notFoundError, usageError } from '../errors.js';
 import { StreamLayout, validateStreamName } from '../format/layout.js';
+import { LocalJournal } from '../resume/local-journal.js';
+import { acquireLock } from '../resume/lock.js';
+import { streamStateStem } from '../resume/state-dir.js';
 import { openStore } from '../store/open-store.js';
 import type { IncompleteUpload, ObjectInfo, Store } from '../store/store.js';
 import { formatBytes } from '../units.js';
@@ -21,6 +25,8 @@ export interface DeletePlan {
   readonly control: readonly ObjectInfo[];
   readonly chunks: readonly ObjectInfo[];
   readonly incomplete: readonly IncompleteUpload[];
+  /** This machine's journal of an interrupted put of the stream (resume state), if any. */
+  readonly localJournal: string | null;
 }
 
 /** The keys that belong to one stream. Not "everything under <stream>/": stream names nest
@@ -29,13 +35,14 @@ export function belongsToStream(layout: StreamLayout, key: string): boolean {
   return key === layout.manifest || key === layout.resume || key === layout.lock || key.startsWith(layout.chunksDir);
 }
 
-export async function planDelete(store: Store, layout: StreamLayout): Promise<DeletePlan> {
+export async function planDelete(store: Store, layout: StreamLayout, journalFile: string): Promise<DeletePlan> {
   const [manifest, resume, lock] = await Promise.all([store.head(layout.manifest), store.head(layout.resume), store.head(layout.lock)]);
   const chunks: ObjectInfo[] = [];
   for await (const o of store.list(layout.chunksDir)) chunks.push(o);
   const incomplete: IncompleteUpload[] = [];
   for await (const u of store.listIncomplete(layout.dir)) if (belongsToStream(layout, u.key)) incomplete.push(u);
-  return { manifest, control: [resume, lock].filter((o): o is ObjectInfo => o !== null), chunks, incomplete };
+  const localJournal = existsSync(journalFile) ? journalFile : null;
+  return { manifest, control: [resume, lock].filter((o): o is ObjectInfo => o !== null), chunks, incomplete, localJournal };
 }
 
 const objectsOf = (p: DeletePlan) => [...(p.manifest ? [p.manifest] : []), ...p.control, ...p.chunks];
@@ -47,6 +54,7 @@ export function describePlan(name: string, location: string, p: DeletePlan): str
     `${p.chunks.length} chunk object${p.chunks.length === 1 ? '' : 's'}`,
     ...p.control.map((o) => o.key.slice(o.key.lastIndexOf('/') + 1) + ' state'),
     ...(p.incomplete.length ? [`${p.incomplete.length} incomplete upload${p.incomplete.length === 1 ? '' : 's'}`] : []),
+    ...(p.localJournal ? ['the local resume journal'] : []),
   ];
   return `stream "${name}" at ${location}: ${parts.join(', ')} (${formatBytes(bytes)})`;
 }
@@ -57,14 +65,15 @@ export function describePlan(name: string, location: string, p: DeletePlan): str
  * (chunks without a manifest), which the same `delete --name` finds again through the chunk
  * prefix and finishes. Deleting chunks first would, if interrupted, leave a manifest
  * advertising a complete backup that can no longer be restored, the worse state for a backup
- * tool. The resume state goes next so a later put cannot resume onto chunks being removed;
- * incomplete uploads before the chunks; the lock last, so a put started meanwhile still
- * sees it while objects are being removed.
+ * tool. The resume state (store copy and this machine's journal) goes next, so a later put
+ * cannot resume onto chunks being removed; incomplete uploads before the chunks; a `lock`
+ * object (reserved, not written by this version) last.
  */
 export async function executeDelete(store: Store, p: DeletePlan): Promise<void> {
   if (p.manifest) await store.delete([p.manifest.key]);
   const lock = p.control.filter((o) => o.key.endsWith('/lock')).map((o) => o.key);
   await store.delete(p.control.map((o) => o.key).filter((k) => !lock.includes(k)));
+  if (p.localJournal) await new LocalJournal(p.localJournal).remove();
   for (const u of p.incomplete) await store.abortIncomplete(u);
   await store.delete(p.chunks.map((o) => o.key));
   if (lock.length) await store.delete(lock);
@@ -84,37 +93,44 @@ export async function deleteCommand(o: DeleteOptions): Promise<void> {
   if (!o.name) throw usageError('delete needs --name NAME of the stream');
   const name = validateStreamName(o.name);
   const { store, prefix } = await openStore(storeSpecFrom(o));
-  const plan = await planDelete(store, new StreamLayout(prefix, name));
-  if (!plan.manifest && !plan.control.length && !plan.chunks.length && !plan.incomplete.length)
-    throw notFoundError(`no stream "${o.name}" at ${store.location}`);
-
-  const text = describePlan(o.name, store.location, plan);
-  const report = (deleted: boolean) => {
-    if (o.json)
-      process.stdout.write(
-        JSON.stringify({
-          stream: o.name,
-          location: store.location,
-          dryRun: !!o.dryRun,
-          deleted,
-          complete: plan.manifest !== null,
-          objects: objectsOf(plan).map((x) => ({ key: x.key, size: x.size })),
-          incompleteUploads: plan.incomplete.map((u) => ({ key: u.key, id: u.id })),
-        }) + '\n',
-      );
-    else if (!o.quiet) process.stdout.write(`${deleted ? 'deleted' : 'would delete'} ${text}\n`);
-  };
-
-  if (o.dryRun) return report(false);
-  if (!o.yes) {
-    if (!process.stdin.isTTY) throw usageError(`refusing to delete ${text} without confirmation: pass --yes`);
-    if (!(await confirm(`delete ${text}? [y/N] `))) throw new S3ductError('cancelled; nothing deleted', ExitCode.failure);
-  }
+  // The same per-machine state a put of this stream uses: its journal and its lock. Holding
+  // the lock from planning to the end, a put of this stream on this machine cannot run (and
+  // add objects) under the delete; a dry run changes nothing and takes no lock.
+  const stem = streamStateStem(store.location, prefix, name);
+  const releaseLock = o.dryRun ? async () => {} : await acquireLock(`${stem}.lock`, `stream "${name}"`);
   try {
-    await executeDelete(store, plan);
-  } catch (e: any) {
-    const why = e instanceof S3ductError ? e.message : e?.message ?? String(e);
-    throw new S3ductError(`delete of "${o.name}" interrupted (${why}); run the same delete again to finish`, e instanceof S3ductError ? e.exitCode : ExitCode.failure);
+    const plan = await planDelete(store, new StreamLayout(prefix, name), `${stem}.journal`);
+    if (!plan.manifest && !plan.control.length && !plan.chunks.length && !plan.incomplete.length && !plan.localJournal)
+      throw notFoundError(`no stream "${name}" at ${store.location}`);
+    const text = describePlan(name, store.location, plan);
+    if (!o.dryRun && !o.yes) {
+      if (!process.stdin.isTTY) throw usageError(`refusing to delete ${text} without confirmation: pass --yes`);
+      if (!(await confirm(`delete ${text}? [y/N] `))) throw new S3ductError('cancelled; nothing deleted', ExitCode.failure);
+    }
+    if (!o.dryRun) {
+      try {
+        await executeDelete(store, plan);
+      } catch (e: any) {
+        const why = e instanceof S3ductError ? e.message : e?.message ?? String(e);
+        throw new S3ductError(`delete of "${name}" interrupted (${why}); run the same delete again to finish`, e instanceof S3ductError ? e.exitCode : ExitCode.failure);
+      }
+    }
+    if (o.json) process.stdout.write(JSON.stringify(planJson(name, store.location, plan, !o.dryRun)) + '\n');
+    else if (!o.quiet) process.stdout.write(`${o.dryRun ? 'would delete' : 'deleted'} ${text}\n`);
+  } finally {
+    await releaseLock();
   }
-  report(true);
+}
+
+function planJson(stream: string, location: string, p: DeletePlan, deleted: boolean) {
+  return {
+    stream,
+    location,
+    dryRun: !deleted,
+    deleted,
+    complete: p.manifest !== null,
+    objects: objectsOf(p).map((x) => ({ key: x.key, size: x.size })),
+    incompleteUploads: p.incomplete.map((u) => ({ key: u.key, id: u.id })),
+    localJournal: p.localJournal !== null,
+  };
 }

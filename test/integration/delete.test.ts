@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import * as path from 'node:path';
+import { streamStateStem } from '../../src/resume/state-dir.js';
 import { after, before, describe, test } from 'node:test';
 import { BIN, KEY_HEX, runCli, tempDir, testBytes } from '../helpers/cli.js';
 import { motoForSuite } from '../helpers/targets.js';
@@ -22,10 +24,17 @@ function files(dir: string): string[] {
 
 describe('delete (local store)', () => {
   const store = tempDir('delete');
+  const state = tempDir('delete-state');
+  const env = { S3DUCT_STATE_DIR: state.dir };
   const base = ['--store', `file:${store.dir}`];
-  after(() => store.cleanup());
+  after(() => {
+    store.cleanup();
+    state.cleanup();
+  });
+  const cli = (args: string[], extraEnv: Record<string, string> = {}, input?: Buffer) => runCli(args, { env: { ...env, ...extraEnv }, input });
+  const putArgs = (name: string) => ['put', ...base, '--summary', 'none', '--chunk-size', String(CHUNK), '--name', name, ...KEY];
   const put = async (name: string) => {
-    const r = await runCli(['put', ...base, '--summary', 'none', '--chunk-size', String(CHUNK), '--name', name, ...KEY], { input: DATA });
+    const r = await cli(putArgs(name), {}, DATA);
     assert.equal(r.code, 0, r.stderr);
   };
 
@@ -39,12 +48,12 @@ describe('delete (local store)', () => {
     writeFileSync(path.join(store.dir, 'host/a/lock'), 'l');
     const before = files(store.dir);
 
-    const refused = await runCli(['delete', ...base, '--name', 'host/a']);
+    const refused = await cli(['delete', ...base, '--name', 'host/a']);
     assert.equal(refused.code, 3);
     assert.match(refused.stderr, /pass --yes/);
     assert.equal(refused.stderr.trim().split('\n').length, 1);
 
-    const dry = await runCli(['rm', ...base, '--name', 'host/a', '--dry-run', '--json']);
+    const dry = await cli(['rm', ...base, '--name', 'host/a', '--dry-run', '--json']);
     assert.equal(dry.code, 0, dry.stderr);
     const plan = JSON.parse(dry.stdout.toString());
     assert.equal(plan.deleted, false);
@@ -60,16 +69,16 @@ describe('delete (local store)', () => {
     assert.deepEqual(plan.incompleteUploads, [{ key: 'host/a/chunks/00000003', id: 'host/a/chunks/00000003.s3duct-partial-0123abcd' }]);
     assert.deepEqual(files(store.dir), before);
 
-    const del = await runCli(['delete', ...base, '--name', 'host/a', '--yes']);
+    const del = await cli(['delete', ...base, '--name', 'host/a', '--yes']);
     assert.equal(del.code, 0, del.stderr);
     assert.match(del.stdout.toString(), /^deleted stream "host\/a"/);
     assert.deepEqual(
       files(store.dir),
       before.filter((f) => !f.startsWith('host/a/') || f.startsWith('host/a/nested/')),
     );
-    for (const other of ['host/a/nested', 'host/ab']) assert.equal((await runCli(['verify', ...base, '--name', other, ...KEY])).code, 0);
+    for (const other of ['host/a/nested', 'host/ab']) assert.equal((await cli(['verify', ...base, '--name', other, ...KEY])).code, 0);
 
-    const again = await runCli(['delete', ...base, '--name', 'host/a', '--yes']);
+    const again = await cli(['delete', ...base, '--name', 'host/a', '--yes']);
     assert.equal(again.code, 5);
     assert.match(again.stderr, /no stream "host\/a"/);
   });
@@ -77,10 +86,46 @@ describe('delete (local store)', () => {
   test('removes an unfinished put (chunks, no manifest) and prunes empty directories', async () => {
     await put('half');
     rmSync(path.join(store.dir, 'half/manifest'));
-    const r = await runCli(['rm', ...base, '--name', 'half', '-y']);
+    const r = await cli(['rm', ...base, '--name', 'half', '-y']);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout.toString(), /no manifest \(an unfinished put\)/);
     assert.equal(existsSync(path.join(store.dir, 'half')), false);
+  });
+
+  test('an interrupted put: its chunks and local journal go, so a new put of the name starts afresh', async () => {
+    const crashed = await cli(putArgs('crashed'), { S3DUCT_TEST_CRASH: 'after-journal:1' }, DATA);
+    assert.equal(crashed.code, -1, crashed.stderr);
+    const journals = () => readdirSync(state.dir).filter((f) => f.endsWith('.journal'));
+    assert.equal(journals().length, 1);
+    const r = await cli(['delete', ...base, '--name', 'crashed', '--yes', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const out = JSON.parse(r.stdout.toString());
+    assert.equal(out.complete, false);
+    assert.equal(out.localJournal, true);
+    assert.deepEqual(journals(), []);
+    assert.equal(existsSync(path.join(store.dir, 'crashed')), false);
+    const other = testBytes(2 * CHUNK, 11);
+    const again = await cli(putArgs('crashed'), {}, other);
+    assert.equal(again.code, 0, again.stderr);
+    assert.doesNotMatch(again.stderr, /resuming/);
+    const got = await cli(['get', ...base, '--name', 'crashed', ...KEY, '--summary', 'none']);
+    assert.ok(got.stdout.equals(other));
+  });
+
+  test('a put of the stream running on this machine blocks the delete (exit 7)', async () => {
+    await put('busy');
+    // The lock a running put holds: this test process stands in for the put.
+    process.env.S3DUCT_STATE_DIR = state.dir;
+    const stem = streamStateStem(`file:${store.dir}`, '', 'busy');
+    writeFileSync(`${stem}.lock`, JSON.stringify({ pid: process.pid, host: hostname() }));
+    try {
+      const r = await cli(['delete', ...base, '--name', 'busy', '--yes']);
+      assert.equal(r.code, 7, r.stderr);
+      assert.match(r.stderr, /another put of stream "busy" is running/);
+      assert.equal(existsSync(path.join(store.dir, 'busy/manifest')), true);
+    } finally {
+      rmSync(`${stem}.lock`);
+    }
   });
 
   test('asks on a terminal and deletes only on "y"', async () => {
@@ -89,6 +134,7 @@ describe('delete (local store)', () => {
       spawnSync('script', ['-qec', `${process.execPath} ${BIN} delete --store file:${store.dir} --name tty`, '/dev/null'], {
         input: answer,
         encoding: 'utf8',
+        env: { ...process.env, ...env },
       });
     const no = run('n\n');
     assert.match(no.stdout, /delete stream "tty".*\[y\/N\]/);
