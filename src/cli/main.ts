@@ -9,6 +9,13 @@ export async function main(argv: string[]): Promise<number> {
   program.exitOverride();
   program.configureOutput({ writeErr: (s) => process.stderr.write(s) });
   for (const c of program.commands) c.exitOverride();
+  // `s3duct --help | head`: a reader that stops early is not worth a stack trace. Commands
+  // that stream data (get) watch stdout themselves and fail with their own message.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') return;
+    process.stderr.write(`s3duct: cannot write to standard output: ${e.code ?? e.message}\n`);
+    process.exitCode = ExitCode.failure;
+  });
   const verbose = argv.includes('--verbose') || argv.includes('-v') || !!process.env.S3DUCT_DEBUG;
   try {
     await program.parseAsync(argv);
