@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { KEY_HEX, runCli, tempDir, testBytes } from '../helpers/cli.js';
 import { motoForSuite } from '../helpers/targets.js';
+import { startFaultProxy } from '../harness/fault-proxy.js';
 import { s3Request } from '../harness/servers.js';
 
 const CHUNK = 64 * 1024;
@@ -121,11 +122,22 @@ describe('verify through a real S3 server (moto)', () => {
     const put = await runCli(['put', ...args, '--summary', 'none', '--chunk-size', String(CHUNK), '--storage-class', 'DEEP_ARCHIVE'], { input: DATA, env: t.env });
     assert.equal(put.code, 0, put.stderr);
 
-    const quick = await runCli(['verify', ...args, '--quick', '--json'], { env: t.env });
-    assert.equal(quick.code, 0, quick.stderr);
-    const report = parseReport(quick.stdout);
-    assert.equal(report.chunks.length, 5);
-    assert.ok(report.chunks.every((c) => c.status === 'ok' && c.storageClass === 'DEEP_ARCHIVE'));
+    // Through a request-counting proxy: --quick reads the manifest and lists, never GETs a chunk.
+    const proxy = await startFaultProxy(t.server!);
+    try {
+      const viaProxy = ['--bucket', t.bucket!, '--endpoint-url', proxy.endpoint, '--retries', '0', '--name', 'deep/one', ...KEY];
+      const quick = await runCli(['verify', ...viaProxy, '--quick', '--json'], { env: t.env });
+      assert.equal(quick.code, 0, quick.stderr);
+      const report = parseReport(quick.stdout);
+      assert.equal(report.chunks.length, 5);
+      assert.ok(report.chunks.every((c) => c.status === 'ok' && c.storageClass === 'DEEP_ARCHIVE'));
+      const gets = proxy.requests().filter((r) => r.op === 'GetObject').map((r) => r.key);
+      assert.deepEqual(gets, ['deep/one/manifest']);
+      assert.equal(proxy.count({ op: 'ListObjectsV2' }), 1);
+      assert.equal(proxy.count({ op: 'HeadObject' }), 0);
+    } finally {
+      await proxy.stop();
+    }
 
     // A full verify needs the data: archived chunks are reported, exit 2 (restore first).
     const full = await runCli(['verify', ...args, '--json'], { env: t.env });
@@ -141,5 +153,15 @@ describe('verify through a real S3 server (moto)', () => {
     const after = await runCli(['verify', ...args, '--quick', '--json'], { env: t.env });
     assert.equal(after.code, 4, after.stderr);
     assert.equal(parseReport(after.stdout).chunks[1]!.status, 'etag-mismatch');
+
+    // A deleted (archived) chunk is reported missing too; the replaced one keeps the exit at 4
+    // (integrity outranks missing).
+    assert.equal((await s3Request(t.server!, 'DELETE', `/${t.bucket}/deep/one/chunks/00000003`)).status, 204);
+    const gone = await runCli(['verify', ...args, '--quick', '--json'], { env: t.env });
+    assert.equal(gone.code, 4, gone.stderr);
+    assert.deepEqual(
+      parseReport(gone.stdout).chunks.map((c) => c.status),
+      ['ok', 'etag-mismatch', 'ok', 'missing', 'ok'],
+    );
   });
 });
