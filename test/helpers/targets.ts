@@ -46,18 +46,18 @@ async function serverTarget(label: string, start: () => Promise<S3Server>, extra
 export const motoTarget = () => serverTarget('moto', startMoto);
 export const swiftTarget = () => serverTarget('swift', startSwift);
 
-/** A moto target started before the enclosing suite's tests and stopped after them; call the
+/** A target started before the enclosing suite's tests and stopped after them; call the
  *  returned function inside tests. */
-export function motoForSuite(): () => Target {
+export function targetForSuite(open: () => Promise<Target>): () => Target {
   let t: Target | undefined;
   before(async () => {
-    t = await motoTarget();
+    t = await open();
   });
   after(async () => {
     await t?.close();
   });
   return () => {
-    if (!t) throw new Error('moto target used outside the suite tests');
+    if (!t) throw new Error('target used outside the suite tests');
     return t;
   };
 }

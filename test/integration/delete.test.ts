@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { streamStateStem } from '../../src/resume/state-dir.js';
 import { after, before, describe, test } from 'node:test';
 import { BIN, KEY_HEX, runCli, tempDir, testBytes } from '../helpers/cli.js';
-import { motoForSuite } from '../helpers/targets.js';
+import { motoTarget, targetForSuite } from '../helpers/targets.js';
 import { s3Request } from '../harness/servers.js';
 
 const CHUNK = 64 * 1024;
@@ -147,7 +147,7 @@ describe('delete (local store)', () => {
 });
 
 describe('delete through a real S3 server (moto)', () => {
-  const moto = motoForSuite();
+  const moto = targetForSuite(motoTarget);
 
   test('aborts in-progress multipart uploads of the stream, and no others', async () => {
     const t = moto();

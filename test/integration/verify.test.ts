@@ -3,7 +3,7 @@ import { readFileSync, renameSync, rmSync, truncateSync, writeFileSync } from 'n
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { KEY_HEX, runCli, tempDir, testBytes } from '../helpers/cli.js';
-import { motoForSuite } from '../helpers/targets.js';
+import { motoTarget, swiftTarget, targetForSuite } from '../helpers/targets.js';
 import { startFaultProxy } from '../harness/fault-proxy.js';
 import { s3Request } from '../harness/servers.js';
 
@@ -114,7 +114,7 @@ describe('verify (local store)', () => {
 });
 
 describe('verify through a real S3 server (moto)', () => {
-  const moto = motoForSuite();
+  const moto = targetForSuite(motoTarget);
 
   test('--quick works on a DEEP_ARCHIVE stream whose GETs fail; ETag replacement is caught', async () => {
     const t = moto();
@@ -163,5 +163,25 @@ describe('verify through a real S3 server (moto)', () => {
       parseReport(gone.stdout).chunks.map((c) => c.status),
       ['ok', 'etag-mismatch', 'ok', 'missing', 'ok'],
     );
+  });
+});
+
+describe('verify and delete through a production S3 implementation (Swift s3api)', () => {
+  const swift = targetForSuite(swiftTarget);
+
+  test('multipart chunk objects pass --quick (listing ETags match the recorded ones), then delete removes them', async () => {
+    const t = swift();
+    const args = [...t.args, '--name', 'sw/mp'];
+    const data = testBytes(13 * 1024 * 1024, 3);
+    const put = await runCli(['put', ...args, ...KEY, '--chunk-size', '6M', '--part-size', '5M', '--summary', 'none'], { input: data, env: t.env });
+    assert.equal(put.code, 0, put.stderr);
+    const quick = await runCli(['verify', ...args, ...KEY, '--quick', '--json'], { env: t.env });
+    assert.equal(quick.code, 0, quick.stderr);
+    assert.deepEqual(parseReport(quick.stdout).chunks.map((c) => c.status), ['ok', 'ok', 'ok']);
+    const del = await runCli(['delete', ...args, '--yes'], { env: t.env });
+    assert.equal(del.code, 0, del.stderr);
+    const after = await runCli(['verify', ...args, ...KEY, '--quick'], { env: t.env });
+    assert.equal(after.code, 5, after.stderr);
+    assert.match(after.stderr, /no stream "sw\/mp"/);
   });
 });
