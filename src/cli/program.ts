@@ -16,7 +16,7 @@ export function buildProgram(): Command {
   const program = new Command('s3duct')
     .description('Encrypted, chunked, resumable, integrity-chained backups streamed to S3-compatible storage')
     .version(VERSION, '-V, --version')
-    .option('-q, --quiet', 'no progress output')
+    .option('-q, --quiet', 'no progress output or success lines (errors are still shown)')
     .option('-v, --verbose', 'more detail on errors')
     .addHelpText('after', exitCodeHelp)
     .showHelpAfterError('(run with --help for usage)');
