@@ -30,7 +30,9 @@ export function addDownloadWorkersOption(cmd: Command): Command {
 }
 
 export function addSummaryOption(cmd: Command): Command {
-  return cmd.addOption(new Option('--summary <format>', 'summary on stderr').choices(['text', 'json', 'none']).default('text'));
+  return cmd
+    .addOption(new Option('--summary <format>', 'summary on stderr').choices(['text', 'json', 'none']).default('text'))
+    .addOption(new Option('--json', 'same as --summary json (every command that reports takes --json)').implies({ summary: 'json' }));
 }
 
 export function parseCount(text: string, what: string, min = 1, max = 1024): number {

@@ -103,6 +103,16 @@ describe('verify (local store)', () => {
     assert.match(r.report.chunks[1]!.detail!, /object has 100 bytes/);
   });
 
+  test('put and get take --json for their summary, like every reporting command', async () => {
+    const name = `v/${n++}`;
+    const put = await runCli(['put', ...base, '--name', name, ...KEY, '--json'], { input: DATA });
+    assert.equal(put.code, 0, put.stderr);
+    assert.equal(JSON.parse(put.stderr).command, 'put');
+    const get = await runCli(['get', ...base, '--name', name, ...KEY, '--json']);
+    assert.ok(get.stdout.equals(DATA));
+    assert.equal(JSON.parse(get.stderr).bytes, DATA.length);
+  });
+
   test('wrong key and unknown stream fail before any chunk is looked at', async () => {
     const name = await fresh();
     const wrong = await runCli(['verify', ...base, '--name', name, '--key', `hex:${'e'.repeat(64)}`]);
