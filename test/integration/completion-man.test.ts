@@ -9,6 +9,7 @@ import { completionScript, SHELLS } from '../../src/cli/completion.js';
 import { manPage, roffText } from '../../src/cli/man-page.js';
 import { buildProgram } from '../../src/cli/program.js';
 import { runCli, tempDir } from '../helpers/cli.js';
+import { userVariables } from '../helpers/source-variables.js';
 
 const spec = describeProgram(buildProgram());
 const dir = tempDir('completion');
@@ -88,7 +89,8 @@ describe('man page', () => {
     assert.equal(g.status, 0);
     assert.equal(g.stderr, '', `groff warnings: ${g.stderr}`);
     for (const w of everyWord(spec)) assert.ok(roff.includes(roffText(w)), `man page lacks ${w}`);
-    for (const v of ['S3DUCT_STORE', 'S3DUCT_BUCKET', 'S3DUCT_KEY', 'S3DUCT_CHUNK_SIZE', 'S3DUCT_DEBUG']) assert.ok(roff.includes(roffText(v)), v);
+    const environment = roff.slice(roff.indexOf('.SH ENVIRONMENT'), roff.indexOf('.SH EXIT STATUS'));
+    for (const v of userVariables()) assert.ok(environment.includes(roffText(v)), `man page ENVIRONMENT lacks ${v}`);
     assert.match(roff, /\.SH EXIT STATUS[\s\S]*\\fB8\\fR/);
   });
 });
