@@ -77,7 +77,7 @@ try {
 
   const blob = path.join(work, 'sea-prep.blob');
   const config = path.join(work, 'sea-config.json');
-  // useCodeCache: V8's compiled code travels in the blob, roughly halving start-up of the large bundle.
+  // useCodeCache: V8's compiled code travels in the blob; --help started ~20-30% faster here with it.
   writeFileSync(config, JSON.stringify({ main: bundle, output: blob, disableExperimentalSEAWarning: true, useCodeCache: true, assets: addonAssets }));
   execFileSync(process.execPath, ['--experimental-sea-config', config], { stdio: ['ignore', 'ignore', 'pipe'] });
 
