@@ -10,7 +10,13 @@ import { openStream } from './stream-access.js';
 import { StreamLayout, validateStreamName } from '../format/layout.js';
 import { orderedPrefetch } from '../pipeline/ordered-prefetch.js';
 import type { Store } from '../store/store.js';
-import { notFoundError } from '../errors.js';
+import { notFoundError, notReadyError } from '../errors.js';
+import { isReadable } from '../archive/chunk-status.js';
+import { DEFAULT_PRICES } from '../archive/prices.js';
+import type { ThawWatch } from '../archive/thaw-watch.js';
+import { thawOptionsFrom, type RawThawOptions } from '../cli/thaw-options.js';
+import type { Manifest } from '../format/manifest.js';
+import { requestThaw, restoreCommandHint, surveyForThaw, watchThaw, type ThawTarget } from './thaw-flow.js';
 
 export interface GetOptions extends RawStoreOptions {
   name?: string;
@@ -20,6 +26,11 @@ export interface GetOptions extends RawStoreOptions {
   downloadWorkers: string;
   summary: SummaryFormat;
   progress: boolean;
+  /** get --restore: request the thaw and stream chunks out as they become readable. */
+  restore?: boolean;
+  thaw?: RawThawOptions;
+  /** Options set from the environment, left out of the suggested restore command. */
+  fromEnv?: ReadonlySet<string>;
 }
 
 /** Ranged GET size: small enough to keep memory at workers × this, large enough per request. */
@@ -33,11 +44,13 @@ export async function getCommand(o: GetOptions): Promise<void> {
   const { store, prefix } = await openStore(storeSpecFrom(o));
   if (o.decrypt === false) return rawDownload(store, new StreamLayout(prefix, validateStreamName(o.name)), o.output, workers);
   const { layout, manifest, codec } = await openStream(store, prefix, o.name, protection);
+  // Before a byte is written: a cold chunk found mid-stream would leave a torn output.
+  const watch = await ensureReadable({ store, layout, manifest }, o);
   const output = await openOutput(o.output);
   const progress = await createProgress({ verb: 'get', enabled: o.progress, totalBytes: manifest.stream.size });
   try {
     await getStream({
-      store,
+      store: watch ? gatedStore(store, layout, manifest, watch) : store,
       layout,
       manifest,
       codec,
@@ -51,9 +64,44 @@ export async function getCommand(o: GetOptions): Promise<void> {
     await output.discard();
     throw e;
   } finally {
+    watch?.stop();
     progress.stop();
   }
   printSummary(o.summary, 'get', manifest, (Date.now() - started) / 1000);
+}
+
+/**
+ * Checks every chunk can be read. Cold chunks: without --restore, fail (exit 2) naming the
+ * restore command; with it, request the thaw and return a watch that says when each chunk is
+ * ready, so the output starts with chunk 0 and follows the thaw in order.
+ */
+async function ensureReadable(t: ThawTarget, o: GetOptions): Promise<ThawWatch | undefined> {
+  const thaw = o.restore ? thawOptionsFrom(o.thaw!) : undefined; // bad flags fail before any request
+  const chunks = await surveyForThaw(t);
+  const cold = chunks.filter((c) => !isReadable(c.state));
+  if (!cold.length) return undefined;
+  if (!thaw) {
+    const restoring = cold.filter((c) => c.state.kind === 'restoring').length;
+    throw notReadyError(
+      `stream "${t.manifest.name}": ${cold.length} of ${chunks.length} chunks are archived and not readable` +
+        (restoring ? ` (${restoring} restoring)` : '') +
+        `; restore first: ${restoreCommandHint(t.manifest.name, o, o.fromEnv ?? new Set())} (or run get with --restore)`,
+    );
+  }
+  await requestThaw(t, chunks, thaw, DEFAULT_PRICES, o.progress);
+  return watchThaw(t, chunks, thaw, o.progress);
+}
+
+/** The store as getStream sees it: each chunk read waits until the watch says it is readable. */
+function gatedStore(store: Store, layout: StreamLayout, manifest: Manifest, watch: ThawWatch): Store {
+  const index = new Map(manifest.chunks.map((c) => [layout.chunk(c.index), c.index]));
+  const gated: Store = Object.create(store);
+  gated.get = async (key, range) => {
+    const i = index.get(key);
+    if (i !== undefined) await watch.ready(i);
+    return store.get(key, range);
+  };
+  return gated;
 }
 
 /**
