@@ -78,7 +78,8 @@ export function aggregateStatus(chunks: readonly ChunkStatus[]): StreamStatus {
   const total = chunks.length;
   const ready = counts.readable + counts.restored;
   const classes = [...new Set(chunks.map((c) => c.storageClass))].sort().join(', ');
-  const of = (n: number) => `${n} of ${total} chunk${total === 1 ? '' : 's'}`;
+  const plural = total === 1 ? '' : 's';
+  const of = (n: number) => `${n} of ${total} chunk${plural}`;
   const base = { ready, total, counts, expiry };
   if (counts.missing) return { ...base, word: 'missing', exitCode: 1, line: `missing: ${of(counts.missing)} are not in the store; the stream is damaged` };
   if (counts.unknown) return { ...base, word: 'unknown', exitCode: 1, line: `unknown: the state of ${of(counts.unknown)} could not be determined` };
@@ -89,6 +90,6 @@ export function aggregateStatus(chunks: readonly ChunkStatus[]): StreamStatus {
   }
   if (counts.restoring) return { ...base, word: 'restoring', exitCode: 2, line: `restoring: restore in progress, ${of(ready)} readable` };
   if (counts.restored)
-    return { ...base, word: 'restored', exitCode: 0, line: `restored: all ${total} chunks readable${expiry ? ` until ${expiry.toISOString()}` : ''} (${classes})` };
-  return { ...base, word: 'readable', exitCode: 0, line: `readable: all ${total} chunks readable now (${classes})` };
+    return { ...base, word: 'restored', exitCode: 0, line: `restored: all ${total} chunk${plural} readable${expiry ? ` until ${expiry.toISOString()}` : ''} (${classes})` };
+  return { ...base, word: 'readable', exitCode: 0, line: `readable: all ${total} chunk${plural} readable now (${classes})` };
 }

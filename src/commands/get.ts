@@ -11,12 +11,12 @@ import { StreamLayout, validateStreamName } from '../format/layout.js';
 import { orderedPrefetch } from '../pipeline/ordered-prefetch.js';
 import type { Store } from '../store/store.js';
 import { notFoundError, notReadyError } from '../errors.js';
-import { isReadable } from '../archive/chunk-status.js';
+import { surveyChunks } from '../archive/chunk-survey.js';
 import { DEFAULT_PRICES } from '../archive/prices.js';
 import type { ThawWatch } from '../archive/thaw-watch.js';
 import { thawOptionsFrom, type RawThawOptions } from '../cli/thaw-options.js';
 import type { Manifest } from '../format/manifest.js';
-import { requestThaw, restoreCommandHint, surveyForThaw, watchThaw, type ThawTarget } from './thaw-flow.js';
+import { requestThaw, restoreCommandHint, watchThaw, type ThawTarget } from './thaw-flow.js';
 
 export interface GetOptions extends RawStoreOptions {
   name?: string;
@@ -77,8 +77,10 @@ export async function getCommand(o: GetOptions): Promise<void> {
  */
 async function ensureReadable(t: ThawTarget, o: GetOptions): Promise<ThawWatch | undefined> {
   const thaw = o.restore ? thawOptionsFrom(o.thaw!) : undefined; // bad flags fail before any request
-  const chunks = await surveyForThaw(t);
-  const cold = chunks.filter((c) => !isReadable(c.state));
+  // Only the archive states matter here: a missing or damaged chunk is the verified read's to
+  // report, with its own exit code, as for any stream.
+  const chunks = await surveyChunks(t.store, t.layout, t.manifest);
+  const cold = chunks.filter((c) => c.state.kind === 'archived' || c.state.kind === 'restoring');
   if (!cold.length) return undefined;
   if (!thaw) {
     const restoring = cold.filter((c) => c.state.kind === 'restoring').length;

@@ -92,6 +92,30 @@ describe('archive lifecycle: restore states through a proxy', () => {
     assert.match(res.stderr, /3\/3 chunks readable/);
   });
 
+  test('get --restore writes chunks in order as each becomes readable', async () => {
+    await put('p/stream', 2);
+    const before = proxy.requests.length;
+    const pollsSoFar = () => proxy.requests.slice(before).filter((r) => r.query.get('prefix') === 'p/stream/chunks/').length;
+    const later = { restore: 'restored', expiry: new Date(Date.now() + 24 * HOUR) } as const;
+    // Survey before the request, then: chunk 0 readable at the first poll, chunk 1 at the third.
+    report((k, via) => {
+      if (!proxy.restoreRequested.has(k) || via === 'head') return undefined;
+      if (k === chunkKey('p/stream', 0)) return later;
+      return pollsSoFar() >= 4 ? later : { restore: 'ongoing' };
+    });
+    const res = await cli('get', ['--name', 'p/stream', '--restore', '--poll-interval', '1s', '--summary', 'none']);
+    assert.equal(res.code, 0, res.stderr);
+    assert.ok(res.stdout.equals(testBytes(2 * CHUNK - 1, 2)), 'restored bytes differ');
+    assert.match(res.stderr, /waiting for restore: 1\/2 chunks readable[\s\S]*waiting for restore: 2\/2 chunks readable/);
+    const seen = proxy.requests.slice(before);
+    const at = (pred: (r: (typeof seen)[number]) => boolean) => seen.findIndex(pred);
+    const get0 = at((r) => r.method === 'GET' && r.key === chunkKey('p/stream', 0));
+    const get1 = at((r) => r.method === 'GET' && r.key === chunkKey('p/stream', 1));
+    const lists = seen.map((r, i) => (r.query.get('prefix') === 'p/stream/chunks/' ? i : -1)).filter((i) => i >= 0);
+    assert.ok(get0 > lists[1]! && get0 < lists[2]!, 'chunk 0 read as soon as it was readable, while chunk 1 was still restoring');
+    assert.ok(get1 > lists[3]!, 'chunk 1 read only once the store reported it readable');
+  });
+
   test('restore --wait fails rather than loop forever when a chunk never shows a restore', async () => {
     await put('p/never', 1);
     report((k) => (k.startsWith('p/never/') ? { restore: 'none' } : undefined));
@@ -101,7 +125,7 @@ describe('archive lifecycle: restore states through a proxy', () => {
     assert.equal([...proxy.restoreRequested].filter((k) => k.startsWith('p/never/')).length, 1);
   });
 
-  test('restore --wait gives up at --timeout (exit 2); a missing chunk fails at once', async () => {
+  test('restore --wait gives up at --timeout (exit 2); a missing chunk fails at once (exit 4)', async () => {
     report((k) => (k.startsWith('p/never/') ? { restore: 'ongoing' } : undefined));
     const res = await cli('restore', ['p/never', '--wait', '--poll-interval', '1s', '--timeout', '2s']);
     assert.equal(res.code, 2, res.stderr);
@@ -113,7 +137,7 @@ describe('archive lifecycle: restore states through a proxy', () => {
     assert.equal(head.code, 1);
     assert.match(head.stdout.toString(), /^missing: 1 of 2 chunks are not in the store/);
     const restore = await cli('restore', ['p/holed', '--wait', '--poll-interval', '1s']);
-    assert.equal(restore.code, 1);
+    assert.equal(restore.code, 4, 'a missing chunk is an integrity failure');
     assert.match(restore.stderr, /missing: 1 of 2 chunks/);
   });
 
@@ -131,6 +155,7 @@ describe('archive lifecycle: restore states through a proxy', () => {
         ['p/holed', 'unknown'],
         ['p/never', 'restored'],
         ['p/ongoing', 'archived'],
+        ['p/stream', 'restored'],
         ['p/wait', 'restored'],
       ],
     );
