@@ -25,6 +25,8 @@ export interface RestoreProxy {
   readonly restoreRequested: Set<string>;
   /** Decides what HEAD and listings report for a key. */
   report: (key: string, via: 'head' | 'list') => Reported | undefined;
+  /** Answers a RestoreObject itself with this S3 error code (e.g. RestoreAlreadyInProgress). */
+  refuseRestore: (key: string) => { readonly status: number; readonly code: string } | undefined;
   stop(): Promise<void>;
 }
 
@@ -35,6 +37,7 @@ export async function startRestoreProxy(server: S3Server): Promise<RestoreProxy>
     requests: [],
     restoreRequested: new Set(),
     report: () => undefined,
+    refuseRestore: () => undefined,
     stop: async () => {},
   };
   const httpServer = http.createServer((req, res) => {
@@ -43,7 +46,17 @@ export async function startRestoreProxy(server: S3Server): Promise<RestoreProxy>
     const key = decodeURIComponent(rest.join('/'));
     const seen: ProxiedRequest = { method: req.method ?? 'GET', key, query: url.searchParams, headers: req.headers };
     proxy.requests.push(seen);
-    if (req.method === 'POST' && url.searchParams.has('restore')) proxy.restoreRequested.add(key);
+    if (req.method === 'POST' && url.searchParams.has('restore')) {
+      proxy.restoreRequested.add(key);
+      const refusal = proxy.refuseRestore(key);
+      if (refusal) {
+        req.resume();
+        const body = `<?xml version="1.0" encoding="UTF-8"?><Error><Code>${refusal.code}</Code><Message>refused by test proxy</Message></Error>`;
+        res.writeHead(refusal.status, { 'content-type': 'application/xml', 'content-length': String(Buffer.byteLength(body)) });
+        res.end(body);
+        return;
+      }
+    }
     const isList = req.method === 'GET' && key === '' && url.searchParams.get('list-type') === '2';
     const wantsStatus = /RestoreStatus/i.test(String(req.headers['x-amz-optional-object-attributes'] ?? ''));
     const up = http.request(

@@ -116,6 +116,19 @@ describe('archive lifecycle: restore states through a proxy', () => {
     assert.ok(get1 > lists[3]!, 'chunk 1 read only once the store reported it readable');
   });
 
+  test('RestoreAlreadyInProgress counts as success; other refusals fail the restore with their code', async () => {
+    await put('p/race', 2);
+    report(() => undefined);
+    proxy.refuseRestore = (k) => (k.startsWith('p/race/') ? { status: 409, code: 'RestoreAlreadyInProgress' } : undefined);
+    const ok = await cli('restore', ['p/race']);
+    assert.equal(ok.code, 0, ok.stderr);
+    proxy.refuseRestore = (k) => (k === chunkKey('p/race', 1) ? { status: 403, code: 'AccessDenied' } : undefined);
+    const denied = await cli('restore', ['p/race']);
+    assert.equal(denied.code, 8, denied.stderr);
+    assert.match(denied.stderr, /restore request failed for 1 of 2 chunks; chunk 1: .*access denied/);
+    proxy.refuseRestore = () => undefined;
+  });
+
   test('restore --wait fails rather than loop forever when a chunk never shows a restore', async () => {
     await put('p/never', 1);
     report((k) => (k.startsWith('p/never/') ? { restore: 'none' } : undefined));
@@ -155,6 +168,7 @@ describe('archive lifecycle: restore states through a proxy', () => {
         ['p/holed', 'unknown'],
         ['p/never', 'restored'],
         ['p/ongoing', 'archived'],
+        ['p/race', 'mixed'],
         ['p/stream', 'restored'],
         ['p/wait', 'restored'],
       ],
