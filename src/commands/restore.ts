@@ -33,7 +33,11 @@ export async function restoreCommand(arg: string | undefined, o: RestoreOptions)
     printPlan(planRestore(chunks, thaw.tier, thaw.days, prices), chunks.length, o.json === true);
     return;
   }
-  await requestThaw(target, chunks, thaw, prices, o.progress || !o.wait);
+  const plan = await requestThaw(target, chunks, thaw, prices, o.progress || !o.wait);
+  if (!plan.toRestore.length && !plan.restoring) {
+    if (o.progress) warn(`nothing to restore: all ${chunks.length} chunks of "${name}" are readable`);
+    return;
+  }
   if (!o.wait) {
     if (!chunks.every((c) => isReadable(c.state))) warn(`check with: s3duct head ${name} (exit 0 once readable), or run restore again with --wait`);
     return;

@@ -125,4 +125,16 @@ describe('archive lifecycle: moto', () => {
     const col = lines[0]!.indexOf('STATUS');
     for (const l of lines.slice(1)) assert.match(l.slice(col), /^(readable|restored|archived|restoring)\b/, 'columns align');
   });
+
+  test('list pages through a folder holding more than 1,000 entries', async () => {
+    const names = Array.from({ length: 1001 }, (_, i) => `crowd/obj-${String(i).padStart(4, '0')}`);
+    for (let i = 0; i < names.length; i += 16)
+      await Promise.all(names.slice(i, i + 16).map(async (k) => assert.equal((await s3Request(t.server!, 'PUT', `/${t.bucket}/${k}`, { body: 'x' })).status, 200)));
+    // "crowd/s/" sorts after the 1,001 objects: only the second page of the listing has it.
+    const put = await cli(['put', '--name', 'crowd/s', '--no-encrypt', '-q', '--summary', 'none'], Buffer.from('hi'));
+    assert.equal(put.code, 0, put.stderr);
+    const res = await cli(['list', '--json', '--prefix', 'crowd']);
+    assert.equal(res.code, 0, res.stderr);
+    assert.deepEqual(JSON.parse(res.stdout.toString()).map((r: any) => [r.name, r.path]), [['crowd/s', 's']]);
+  });
 });
