@@ -53,3 +53,11 @@ export const conflictError = (m: string) => new S3ductError(m, ExitCode.conflict
 export const notReadyError = (m: string) => new S3ductError(m, ExitCode.notReady);
 export const failure = (m: string) => new S3ductError(m, ExitCode.failure);
 export const interruptedError = (m: string) => new S3ductError(m, ExitCode.interrupted);
+
+/** Ends the command with `exitCode` after it has already said what happened (head's status
+ *  line): main prints nothing more. */
+export class QuietExit extends S3ductError {
+  constructor(exitCode: ExitCodeValue) {
+    super('', exitCode);
+  }
+}

@@ -28,3 +28,11 @@ export function formatDuration(seconds: number): string {
   if (m < 60) return `${m}m${Math.round(seconds % 60)}s`;
   return `${Math.floor(m / 60)}h${m % 60}m`;
 }
+
+/** Parses "90s", "10m", "2h", "1d" (a bare number is seconds) into milliseconds. */
+export function parseDuration(text: string, what: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$/i.exec(text);
+  if (!m) throw usageError(`invalid ${what} "${text}": use a number with s, m, h or d, e.g. 10m`);
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[(m[2] ?? 's').toLowerCase() as 'ms']!;
+  return Number(m[1]) * unit;
+}

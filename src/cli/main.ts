@@ -1,5 +1,5 @@
 import { CommanderError } from 'commander';
-import { ExitCode, S3ductError } from '../errors.js';
+import { ExitCode, QuietExit, S3ductError } from '../errors.js';
 import { buildProgram } from './program.js';
 
 /** Runs the CLI: user errors become one line on stderr and an exit code from the table;
@@ -25,6 +25,7 @@ export async function main(argv: string[]): Promise<number> {
       if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return ExitCode.ok;
       return ExitCode.usage; // commander already printed the message
     }
+    if (e instanceof QuietExit) return e.exitCode;
     if (e instanceof S3ductError) {
       process.stderr.write(`s3duct: ${e.message}\n`);
       if (verbose && e.stack) process.stderr.write(e.stack + '\n');

@@ -1,6 +1,7 @@
 import { Argument, Command, Option } from 'commander';
 import { EXIT_CODE_TABLE } from '../errors.js';
 import { addDownloadWorkersOption, addKeyOption, addStoreOptions, addSummaryOption } from './common-options.js';
+import { addThawOptions, optionsFromEnv } from './thaw-options.js';
 
 export const VERSION = '0.1.0';
 
@@ -47,14 +48,54 @@ export function buildProgram(): Command {
     .option('-o, --output <file>', 'write to FILE (renamed into place only once fully verified)')
     .option('--no-decrypt', 'write the stored (encrypted) chunk objects as they are')
     .option('--partial', 'for a put that never finished: write the chunks its journal verified')
+    .option('--restore', 'if chunks are archived: request their restore and stream them out in order as they become readable')
     .addHelpText('after', exitCodeHelp)
     .action(async (opts, cmd) => {
       const { getCommand } = await import('../commands/get.js');
-      await getCommand({ ...opts, progress: !cmd.optsWithGlobals().quiet });
+      await getCommand({ ...opts, thaw: opts, fromEnv: optionsFromEnv(cmd), progress: !cmd.optsWithGlobals().quiet });
     });
+  addThawOptions(get);
 
   program.addCommand(put);
   program.addCommand(get);
+
+  // --- archive lifecycle and listing (issue 5; list from issue 7) ---
+  const head = addKeyOption(addStoreOptions(new Command('head')))
+    .description('archival status of a stream: exit 0 readable, 2 not (yet) readable (archived or restoring), 1 cannot tell or damaged')
+    .argument('[stream]', 'stream name (or --name)')
+    .option('-n, --name <name>', 'stream name')
+    .option('--json', 'JSON with per-chunk detail on stdout')
+    .addHelpText('after', exitCodeHelp)
+    .action(async (stream, opts) => {
+      const { headCommand } = await import('../commands/head.js');
+      await headCommand(stream, opts);
+    });
+  const restore = addThawOptions(addKeyOption(addStoreOptions(new Command('restore'))))
+    .description('request a restore of every archived chunk of a stream (idempotent); --wait until all are readable')
+    .argument('[stream]', 'stream name (or --name)')
+    .option('-n, --name <name>', 'stream name')
+    .option('--dry-run', 'print the plan (chunks, bytes, tier, expected time, estimated cost) and request nothing')
+    .option('--prices <file>', 'JSON price table overriding the built-in estimates (see README)')
+    .option('--json', 'with --dry-run: the plan as JSON')
+    .option('--wait', 'poll until every chunk is readable, with progress on stderr')
+    .addHelpText('after', exitCodeHelp)
+    .action(async (stream, opts, cmd) => {
+      const { restoreCommand } = await import('../commands/restore.js');
+      await restoreCommand(stream, { ...opts, progress: !cmd.optsWithGlobals().quiet });
+    });
+  const list = addKeyOption(addStoreOptions(new Command('list')))
+    .alias('ls')
+    .description('streams in the store (or under --prefix): name, size, chunks, created, class, archive status, encryption')
+    .option('--json', 'one JSON array on stdout')
+    .addHelpText('after', exitCodeHelp)
+    .action(async (opts) => {
+      const { listCommand } = await import('../commands/list.js');
+      await listCommand(opts);
+    });
+  program.addCommand(head);
+  program.addCommand(restore);
+  program.addCommand(list);
+  // --- end archive lifecycle and listing ---
 
   // --- verify, delete (issue 7) ---
   const verify = addDownloadWorkersOption(addKeyOption(addStoreOptions(new Command('verify'))))

@@ -10,7 +10,7 @@ import { openStream } from './stream-access.js';
 import { StreamLayout, validateStreamName } from '../format/layout.js';
 import { orderedPrefetch } from '../pipeline/ordered-prefetch.js';
 import type { Store } from '../store/store.js';
-import { ExitCode, S3ductError, authError, notFoundError } from '../errors.js';
+import { ExitCode, S3ductError, authError, notFoundError, notReadyError } from '../errors.js';
 import { keyFingerprint } from '../crypto/kdf.js';
 import { codecForPut, type Protection } from '../crypto/stream-codec.js';
 import type { Manifest } from '../format/manifest.js';
@@ -19,6 +19,11 @@ import { loadInterrupted } from '../resume/resume-journal.js';
 import { streamStateStem } from '../resume/state-dir.js';
 import { warn } from '../ui/log.js';
 import { formatBytes } from '../units.js';
+import { surveyChunks } from '../archive/chunk-survey.js';
+import { DEFAULT_PRICES } from '../archive/prices.js';
+import type { ThawWatch } from '../archive/thaw-watch.js';
+import { thawOptionsFrom, type RawThawOptions } from '../cli/thaw-options.js';
+import { requestThaw, restoreCommandHint, watchThaw, type ThawTarget } from './thaw-flow.js';
 
 export interface GetOptions extends RawStoreOptions {
   name?: string;
@@ -29,6 +34,11 @@ export interface GetOptions extends RawStoreOptions {
   summary: SummaryFormat;
   progress: boolean;
   partial?: boolean;
+  /** get --restore: request the thaw and stream chunks out as they become readable. */
+  restore?: boolean;
+  thaw?: RawThawOptions;
+  /** Options set from the environment, left out of the suggested restore command. */
+  fromEnv?: ReadonlySet<string>;
 }
 
 /** Ranged GET size: small enough to keep memory at workers × this, large enough per request. */
@@ -47,11 +57,13 @@ export async function getCommand(o: GetOptions): Promise<void> {
   });
   const { layout, manifest, codec } = opened;
   const partial = 'lastMarks' in opened ? { lastMarks: opened.lastMarks } : undefined;
+  // Before a byte is written: a cold chunk found mid-stream would leave a torn output.
+  const watch = await ensureReadable({ store, layout, manifest }, o);
   const output = await openOutput(o.output);
   const progress = await createProgress({ verb: 'get', enabled: o.progress, totalBytes: manifest.stream.size });
   try {
     await getStream({
-      store,
+      store: watch ? gatedStore(store, layout, manifest, watch) : store,
       layout,
       manifest,
       codec,
@@ -66,6 +78,7 @@ export async function getCommand(o: GetOptions): Promise<void> {
     await output.discard();
     throw e;
   } finally {
+    watch?.stop();
     progress.stop();
   }
   if (partial) {
@@ -106,6 +119,42 @@ async function openUnfinished(store: Store, prefix: string, name: string, protec
     stream: { size: 0, chunks: chunks.length, sha256: '', sha3_256: '', chain: '' },
   } as Manifest;
   return { layout, manifest, codec, lastMarks: journal.chunks.map((c) => c.last) };
+}
+
+/**
+ * Checks every chunk can be read. Cold chunks: without --restore, fail (exit 2) naming the
+ * restore command; with it, request the thaw and return a watch that says when each chunk is
+ * ready, so the output starts with chunk 0 and follows the thaw in order.
+ */
+async function ensureReadable(t: ThawTarget, o: GetOptions): Promise<ThawWatch | undefined> {
+  const thaw = o.restore ? thawOptionsFrom(o.thaw!) : undefined; // bad flags fail before any request
+  // Only the archive states matter here: a missing or damaged chunk is the verified read's to
+  // report, with its own exit code, as for any stream.
+  const chunks = await surveyChunks(t.store, t.layout, t.manifest);
+  const cold = chunks.filter((c) => c.state.kind === 'archived' || c.state.kind === 'restoring');
+  if (!cold.length) return undefined;
+  if (!thaw) {
+    const restoring = cold.filter((c) => c.state.kind === 'restoring').length;
+    throw notReadyError(
+      `stream "${t.manifest.name}": ${cold.length} of ${chunks.length} chunks are archived and not readable` +
+        (restoring ? ` (${restoring} restoring)` : '') +
+        `; restore first: ${restoreCommandHint(t.manifest.name, o, o.fromEnv ?? new Set())} (or run get with --restore)`,
+    );
+  }
+  await requestThaw(t, chunks, thaw, DEFAULT_PRICES, o.progress);
+  return watchThaw(t, chunks, thaw, o.progress);
+}
+
+/** The store as getStream sees it: each chunk read waits until the watch says it is readable. */
+function gatedStore(store: Store, layout: StreamLayout, manifest: Manifest, watch: ThawWatch): Store {
+  const index = new Map(manifest.chunks.map((c) => [layout.chunk(c.index), c.index]));
+  const gated: Store = Object.create(store);
+  gated.get = async (key, range) => {
+    const i = index.get(key);
+    if (i !== undefined) await watch.ready(i);
+    return store.get(key, range);
+  };
+  return gated;
 }
 
 /**

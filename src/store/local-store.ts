@@ -4,7 +4,7 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { failure, notFoundError, usageError } from '../errors.js';
 import { abortUploadsUnder } from './incomplete-uploads.js';
-import type { ByteRange, IncompleteUpload, ObjectInfo, PutOptions, PutResult, Store } from './store.js';
+import type { ByteRange, FolderEntry, IncompleteUpload, ObjectInfo, PutOptions, PutResult, Store } from './store.js';
 
 const PARTIAL = '.s3duct-partial-';
 
@@ -121,6 +121,29 @@ export class LocalStore implements Store {
 
   async abortUploads(prefix: string): Promise<number> {
     return abortUploadsUnder(this, prefix);
+  }
+
+  async *listFolder(prefix: string): AsyncIterable<FolderEntry> {
+    let entries;
+    try {
+      entries = await fs.readdir(prefix ? this.file(prefix.replace(/\/$/, '')) : this.root, { withFileTypes: true });
+    } catch (e: any) {
+      if (e?.code === 'ENOENT' || e?.code === 'ENOTDIR') return;
+      throw failure(`${this.location}: cannot list ${prefix || '/'}: ${e?.message ?? e}`);
+    }
+    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    for (const e of entries) {
+      if (e.isDirectory()) yield { kind: 'folder', prefix: `${prefix}${e.name}/` };
+      else if (e.isFile() && !e.name.includes(PARTIAL)) {
+        const info = await this.head(prefix + e.name);
+        if (info) yield { kind: 'object', info };
+      }
+    }
+  }
+
+  /** Never called: a directory holds nothing archived (every object is STANDARD). */
+  async requestRestore(key: string): Promise<void> {
+    throw failure(`${this.location}: ${key} is not archived; a local store has nothing to restore`);
   }
 
   async delete(keys: readonly string[]): Promise<void> {

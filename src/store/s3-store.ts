@@ -8,6 +8,9 @@ import {
   HeadObjectCommand,
   ListMultipartUploadsCommand,
   ListObjectsV2Command,
+  type ListObjectsV2CommandOutput,
+  type _Object,
+  RestoreObjectCommand,
   PutObjectCommand,
   S3Client,
   UploadPartCommand,
@@ -19,7 +22,8 @@ import { Semaphore } from '../pipeline/semaphore.js';
 import { parseRestoreHeader } from './restore-header.js';
 import { abortUploadsUnder } from './incomplete-uploads.js';
 import { classifyS3Error } from './s3-errors.js';
-import type { ByteRange, IncompleteUpload, ObjectInfo, PutOptions, PutResult, Store } from './store.js';
+import { isArchiveClass } from '../format/storage-class.js';
+import type { ByteRange, FolderEntry, IncompleteUpload, ListOptions, ObjectInfo, PutOptions, PutResult, RestoreState, RestoreTier, Store } from './store.js';
 
 export interface S3StoreOptions {
   readonly bucket: string;
@@ -44,6 +48,8 @@ export class S3Store implements Store {
   readonly location: string;
   private readonly client: S3Client;
   private readonly slots: Semaphore;
+  /** Set once the endpoint has refused OptionalObjectAttributes=RestoreStatus. */
+  private noRestoreStatus = false;
 
   constructor(private readonly o: S3StoreOptions) {
     // The SDK version is pinned with s3duct, so its "future versions need Node 22" notice is
@@ -192,6 +198,7 @@ export class S3Store implements Store {
         size: r.ContentLength ?? 0,
         etag: r.ETag,
         storageClass: r.StorageClass ?? 'STANDARD',
+        contentType: r.ContentType,
         lastModified: r.LastModified,
         restore: parseRestoreHeader(r.Restore),
       };
@@ -201,31 +208,64 @@ export class S3Store implements Store {
     }
   }
 
-  async *list(prefix: string): AsyncIterable<ObjectInfo> {
+  async *list(prefix: string, opts: ListOptions = {}): AsyncIterable<ObjectInfo> {
+    for await (const page of this.pages(prefix, undefined, opts.restoreStatus === true)) {
+      for (const o of page.Contents ?? []) yield listedInfo(o);
+    }
+  }
+
+  async *listFolder(prefix: string): AsyncIterable<FolderEntry> {
+    for await (const page of this.pages(prefix, '/', false)) {
+      for (const p of page.CommonPrefixes ?? []) if (p.Prefix) yield { kind: 'folder', prefix: p.Prefix };
+      for (const o of page.Contents ?? []) yield { kind: 'object', info: listedInfo(o) };
+    }
+  }
+
+  /** ListObjectsV2 pages. An endpoint that rejects the restore-status attribute is asked
+   *  again without it (once per store): its objects then come back `unreported`. */
+  private async *pages(prefix: string, delimiter: string | undefined, restoreStatus: boolean): AsyncIterable<ListObjectsV2CommandOutput> {
     let token: string | undefined;
     do {
-      let r;
+      let r: ListObjectsV2CommandOutput;
+      const ask = (withStatus: boolean) =>
+        this.client.send(
+          new ListObjectsV2Command({
+            Bucket: this.o.bucket,
+            Prefix: prefix,
+            Delimiter: delimiter,
+            ContinuationToken: token,
+            OptionalObjectAttributes: withStatus ? ['RestoreStatus'] : undefined,
+          }),
+        );
       try {
-        r = await this.client.send(new ListObjectsV2Command({ Bucket: this.o.bucket, Prefix: prefix, ContinuationToken: token }));
+        try {
+          r = await ask(restoreStatus && !this.noRestoreStatus);
+        } catch (e: any) {
+          const status = e?.$metadata?.httpStatusCode;
+          if (!restoreStatus || this.noRestoreStatus || (status !== 400 && status !== 501)) throw e;
+          this.noRestoreStatus = true;
+          r = await ask(false);
+        }
       } catch (e) {
         throw classifyS3Error(e, this.what(prefix));
       }
-      for (const o of r.Contents ?? []) {
-        yield {
-          key: o.Key!,
-          size: o.Size ?? 0,
-          etag: o.ETag,
-          storageClass: o.StorageClass ?? 'STANDARD',
-          lastModified: o.LastModified,
-          restore: { state: 'none' },
-        };
-      }
+      yield r;
       token = r.IsTruncated ? r.NextContinuationToken : undefined;
     } while (token);
   }
 
   async abortUploads(prefix: string): Promise<number> {
     return abortUploadsUnder(this, prefix);
+  }
+
+  async requestRestore(key: string, days: number, tier: RestoreTier): Promise<void> {
+    try {
+      await this.client.send(new RestoreObjectCommand({ Bucket: this.o.bucket, Key: key, RestoreRequest: { Days: days, GlacierJobParameters: { Tier: tier } } }));
+    } catch (e: any) {
+      // A second request while the first runs is the idempotent case, not a failure.
+      if (e?.name === 'RestoreAlreadyInProgress' || e?.Code === 'RestoreAlreadyInProgress') return;
+      throw classifyS3Error(e, this.what(key));
+    }
   }
 
   async delete(keys: readonly string[]): Promise<void> {
@@ -295,6 +335,20 @@ const contentMd5 = (next: any) => async (args: any) => {
 function requestTimeoutMs(): number {
   const s = Number(process.env.S3DUCT_REQUEST_TIMEOUT);
   return Number.isFinite(s) && s > 0 ? s * 1000 : 120_000;
+}
+
+function listedInfo(o: _Object): ObjectInfo {
+  const storageClass = o.StorageClass ?? 'STANDARD';
+  return { key: o.Key!, size: o.Size ?? 0, etag: o.ETag, storageClass, lastModified: o.LastModified, restore: listedRestore(storageClass, o.RestoreStatus) };
+}
+
+/** Restore state from a listing. Absence of RestoreStatus on an archived object is ambiguous
+ *  (no restore requested, or an endpoint that does not report it), so it stays `unreported`. */
+export function listedRestore(storageClass: string, rs: { IsRestoreInProgress?: boolean; RestoreExpiryDate?: Date } | undefined): RestoreState {
+  if (!isArchiveClass(storageClass)) return { state: 'none' };
+  if (!rs) return { state: 'unreported' };
+  if (rs.IsRestoreInProgress) return { state: 'ongoing' };
+  return rs.RestoreExpiryDate ? { state: 'restored', expiry: rs.RestoreExpiryDate } : { state: 'restored' };
 }
 
 function backoff(attempt: number): Promise<void> {

@@ -20,13 +20,36 @@ export interface PutResult {
 export type RestoreState =
   | { readonly state: 'none' }
   | { readonly state: 'ongoing' }
-  | { readonly state: 'restored'; readonly expiry?: Date };
+  | { readonly state: 'restored'; readonly expiry?: Date }
+  /** A listing did not say (the endpoint may not report restore status): HEAD the object. */
+  | { readonly state: 'unreported' };
+
+/** Retrieval tiers of S3's RestoreObject. */
+export const RESTORE_TIERS = ['Bulk', 'Standard', 'Expedited'] as const;
+export type RestoreTier = (typeof RESTORE_TIERS)[number];
+
+export interface ListOptions {
+  /**
+   * Ask the store to report each object's restore state in the listing (S3:
+   * OptionalObjectAttributes=RestoreStatus). Objects the listing says nothing about come back
+   * as `unreported`; without this option, archived objects always do.
+   */
+  readonly restoreStatus?: boolean;
+}
+
+/** One entry of a single-level (delimiter) listing: an object, or a folder to descend into. */
+export type FolderEntry =
+  | { readonly kind: 'object'; readonly info: ObjectInfo }
+  /** `prefix` is the folder's full key prefix, ending in "/". */
+  | { readonly kind: 'folder'; readonly prefix: string };
 
 export interface ObjectInfo {
   readonly key: string;
   readonly size: number;
   readonly etag?: string;
   readonly storageClass: string;
+  /** From HEAD only; undefined where the store keeps none (a local directory) or in listings. */
+  readonly contentType?: string;
   readonly lastModified?: Date;
   readonly restore: RestoreState;
 }
@@ -64,7 +87,19 @@ export interface Store {
   /** Metadata, or null if there is no such object. */
   head(key: string): Promise<ObjectInfo | null>;
   /** Objects under `prefix`, in key order. */
-  list(prefix: string): AsyncIterable<ObjectInfo>;
+  list(prefix: string, opts?: ListOptions): AsyncIterable<ObjectInfo>;
+  /**
+   * The objects and folders directly under `prefix` (which is "" or ends in "/"), like a
+   * listing with delimiter "/": a folder's contents are never enumerated, so walking a tree
+   * costs one listing per folder visited, whatever the folders not visited hold.
+   */
+  listFolder(prefix: string): AsyncIterable<FolderEntry>;
+  /**
+   * Asks the store to make an archived object readable for `days` days at `tier`. Resolves
+   * once the request is accepted; a restore already in progress counts as accepted. Only
+   * called for objects in an archive class (GLACIER, DEEP_ARCHIVE) that are not restored.
+   */
+  requestRestore(key: string, days: number, tier: RestoreTier): Promise<void>;
   /** Deletes the keys; missing keys are not an error. */
   delete(keys: readonly string[]): Promise<void>;
   /** Incomplete uploads whose key starts with `prefix` (what interrupted writes left). */

@@ -1,0 +1,57 @@
+import { aggregateStatus } from '../archive/chunk-status.js';
+import { surveyChunks } from '../archive/chunk-survey.js';
+import { storeSpecFrom, type RawStoreOptions } from '../cli/common-options.js';
+import { protectionFrom } from '../cli/key-source.js';
+import { QuietExit } from '../errors.js';
+import { openStore } from '../store/open-store.js';
+import { formatBytes } from '../units.js';
+import { openStream } from './stream-access.js';
+import { streamNameFrom } from './thaw-flow.js';
+
+export interface HeadOptions extends RawStoreOptions {
+  name?: string;
+  key?: string;
+  json?: boolean;
+}
+
+/**
+ * The archival status of a stream: one line (or JSON with per-chunk detail) on stdout, and
+ * an exit code scripts can loop on: 0 readable, 2 not (yet) readable, 1 cannot tell/damaged.
+ */
+export async function headCommand(arg: string | undefined, o: HeadOptions): Promise<void> {
+  const name = streamNameFrom(arg, o.name, 'head');
+  const protection = protectionFrom({ key: o.key }, 'get');
+  const { store, prefix } = await openStore(storeSpecFrom(o));
+  const { layout, manifest } = await openStream(store, prefix, name, protection);
+  const chunks = await surveyChunks(store, layout, manifest);
+  const s = aggregateStatus(chunks);
+  if (o.json) {
+    process.stdout.write(
+      JSON.stringify({
+        name: manifest.name,
+        status: s.word,
+        message: s.line,
+        readable: s.exitCode === 0,
+        ready: s.ready,
+        total: s.total,
+        expiry: s.expiry?.toISOString(),
+        size: manifest.stream.size,
+        storageClass: manifest.storageClass,
+        createdAt: manifest.createdAt,
+        chunks: chunks.map((c) => ({
+          index: c.index,
+          key: c.key,
+          storageClass: c.storageClass,
+          size: c.size,
+          state: c.state.kind,
+          ...(c.state.kind === 'restored' && c.state.expiry ? { expiry: c.state.expiry.toISOString() } : {}),
+          ...(c.state.kind === 'archived' && c.state.expired ? { expired: c.state.expired.toISOString() } : {}),
+          ...(c.state.kind === 'unknown' ? { reason: c.state.reason } : {}),
+        })),
+      }) + '\n',
+    );
+  } else {
+    process.stdout.write(`${s.line}\n${manifest.name}: ${formatBytes(manifest.stream.size)} in ${s.total} chunks, created ${manifest.createdAt}\n`);
+  }
+  if (s.exitCode !== 0) throw new QuietExit(s.exitCode);
+}

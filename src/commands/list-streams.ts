@@ -1,0 +1,110 @@
+import { chunkStateOf, type ChunkState } from '../archive/chunk-status.js';
+import { openManifest, type Protection } from '../crypto/stream-codec.js';
+import { S3ductError } from '../errors.js';
+import { MANIFEST_LEAF, StreamLayout } from '../format/layout.js';
+import type { Manifest } from '../format/manifest.js';
+import { isArchiveClass } from '../format/storage-class.js';
+import { mapLimit } from '../pipeline/map-limit.js';
+import { CHUNK_CONTENT_TYPE } from '../pipeline/put-stream.js';
+import type { Store } from '../store/store.js';
+
+/** Listings and manifest reads in flight at once. */
+const CONCURRENCY = 8;
+
+export type ListedStatus = 'readable' | 'restored' | 'restoring' | 'archived' | 'mixed' | 'incomplete' | 'unknown';
+
+export interface StreamRow {
+  /** The name the manifest records (authoritative when it could be read), else the path. */
+  readonly name: string;
+  /** Where the stream's objects are, relative to the prefix. */
+  readonly path: string;
+  readonly size?: number;
+  readonly chunks?: number;
+  readonly createdAt?: string;
+  readonly storageClass?: string;
+  readonly status: ListedStatus;
+  readonly encryption: 'none' | 'aes-256-gcm';
+  /** Why some fields are missing: "no key", "wrong key", "damaged manifest: …". */
+  readonly note?: string;
+}
+
+interface Candidate {
+  readonly folder: string;
+  readonly complete: boolean;
+}
+
+/**
+ * Finds the streams under `prefix` by walking folders one level at a time: a folder holding a
+ * `manifest` is a stream, one holding only `chunks/` an unfinished put. `chunks/` folders are
+ * never listed (a stream's chunks can number in the millions), and a stream's row comes from
+ * its manifest plus, for archive classes, a HEAD of its first and last chunk.
+ */
+export async function listStreams(store: Store, prefix: string, protection: Protection): Promise<StreamRow[]> {
+  const candidates: Candidate[] = [];
+  let frontier = [prefix];
+  while (frontier.length) {
+    const levels = await mapLimit(frontier, CONCURRENCY, async (folder) => {
+      const subfolders: string[] = [];
+      let manifest = false;
+      let chunks = false;
+      for await (const e of store.listFolder(folder)) {
+        if (e.kind === 'object') manifest ||= e.info.key === folder + MANIFEST_LEAF;
+        else if (e.prefix === `${folder}chunks/`) chunks = true;
+        else subfolders.push(e.prefix);
+      }
+      return { folder, subfolders, manifest, chunks };
+    });
+    frontier = [];
+    for (const l of levels) {
+      if (l.folder !== prefix && (l.manifest || l.chunks)) candidates.push({ folder: l.folder, complete: l.manifest });
+      frontier.push(...l.subfolders);
+    }
+  }
+  const rows = await mapLimit(candidates, CONCURRENCY, (c) => readRow(store, prefix, c, protection));
+  return rows.filter((r): r is StreamRow => r !== null).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+async function readRow(store: Store, prefix: string, c: Candidate, protection: Protection): Promise<StreamRow | null> {
+  const path = c.folder.slice(prefix.length, -1);
+  const layout = new StreamLayout(prefix, path);
+  if (!c.complete) {
+    // Someone else's "chunks/" folder is not ours: only our chunk object under our key says so.
+    const first = await store.head(layout.chunk(0));
+    const ours = first && (first.contentType === undefined || first.contentType === CHUNK_CONTENT_TYPE);
+    return ours ? { name: path, path, status: 'incomplete', encryption: 'none', note: 'put never finished; run the same put again to resume' } : null;
+  }
+  const bytes = await store.get(layout.manifest);
+  const sealed = bytes.subarray(0, 4).toString('latin1') === 'S3DM';
+  if (!sealed && bytes[0] !== 0x7b) return null; // not an s3duct manifest: another tool's data
+  let manifest: Manifest;
+  try {
+    // Listing trusts a plaintext manifest for display only; get still refuses one under a key.
+    manifest = openManifest(bytes, sealed ? protection : { mode: 'none' }, `stream "${path}" manifest`).manifest;
+  } catch (e) {
+    if (!sealed && e instanceof S3ductError && /not an s3duct manifest/.test(e.message)) return null;
+    const note = !sealed ? 'damaged manifest' : protection.mode === 'none' ? 'encrypted; give --key to see details' : 'cannot open manifest with this key';
+    const status = await sampledStatus(store, layout, [0]);
+    return { name: path, path, status, encryption: sealed ? 'aes-256-gcm' : 'none', note };
+  }
+  const last = manifest.chunks.length - 1;
+  return {
+    name: manifest.name,
+    path,
+    size: manifest.stream.size,
+    chunks: manifest.chunks.length,
+    createdAt: manifest.createdAt,
+    storageClass: manifest.storageClass,
+    status: isArchiveClass(manifest.storageClass) ? await sampledStatus(store, layout, last > 0 ? [0, last] : [0]) : 'readable',
+    encryption: manifest.encryption.mode,
+  };
+}
+
+/** The archive status of a few chunks (head checks all of them). */
+async function sampledStatus(store: Store, layout: StreamLayout, indexes: number[]): Promise<ListedStatus> {
+  const now = new Date();
+  const states: ChunkState[] = await Promise.all(indexes.map(async (i) => chunkStateOf(await store.head(layout.chunk(i)), now)));
+  const kinds = new Set(states.map((s) => s.kind));
+  if (kinds.size > 1) return kinds.has('missing') || kinds.has('unknown') ? 'unknown' : 'mixed';
+  const k = [...kinds][0]!;
+  return k === 'missing' ? 'unknown' : k;
+}

@@ -1,0 +1,41 @@
+import { storeSpecFrom, type RawStoreOptions } from '../cli/common-options.js';
+import { protectionFrom } from '../cli/key-source.js';
+import { openStore } from '../store/open-store.js';
+import { formatBytes } from '../units.js';
+import { listStreams, type StreamRow } from './list-streams.js';
+
+export interface ListOptions extends RawStoreOptions {
+  key?: string;
+  json?: boolean;
+}
+
+export async function listCommand(o: ListOptions): Promise<void> {
+  const protection = protectionFrom({ key: o.key }, 'get');
+  const { store, prefix } = await openStore(storeSpecFrom(o));
+  const rows = await listStreams(store, prefix, protection);
+  process.stdout.write(o.json ? JSON.stringify(rows) + '\n' : formatTable(rows));
+}
+
+const HEADERS = ['NAME', 'SIZE', 'CHUNKS', 'CREATED', 'CLASS', 'STATUS', 'ENCRYPTION'] as const;
+
+/** An aligned table; numbers right-aligned. Empty when there are no streams (scripts: use --json). */
+export function formatTable(rows: readonly StreamRow[]): string {
+  if (!rows.length) return '';
+  const cells = rows.map((r) => [
+    r.name,
+    r.size === undefined ? '-' : formatBytes(r.size),
+    r.chunks === undefined ? '-' : String(r.chunks),
+    r.createdAt ? r.createdAt.slice(0, 16).replace('T', ' ') : '-',
+    r.storageClass ?? '-',
+    r.status,
+    r.encryption + (r.note ? ` (${r.note})` : ''),
+  ]);
+  const widths = HEADERS.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
+  const right = new Set([1, 2]);
+  const line = (c: readonly string[]) =>
+    c
+      .map((v, i) => (i === c.length - 1 ? v : right.has(i) ? v.padStart(widths[i]!) : v.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd() + '\n';
+  return line(HEADERS) + cells.map(line).join('');
+}

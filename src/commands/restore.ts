@@ -1,0 +1,68 @@
+import { isReadable } from '../archive/chunk-status.js';
+import { loadPrices } from '../archive/prices.js';
+import { planRestore, type RestorePlan } from '../archive/restore-plan.js';
+import { storeSpecFrom, type RawStoreOptions } from '../cli/common-options.js';
+import { protectionFrom } from '../cli/key-source.js';
+import { thawOptionsFrom, type RawThawOptions } from '../cli/thaw-options.js';
+import { openStore } from '../store/open-store.js';
+import { warn } from '../ui/log.js';
+import { formatBytes } from '../units.js';
+import { openStream } from './stream-access.js';
+import { requestThaw, streamNameFrom, surveyForThaw, watchThaw } from './thaw-flow.js';
+
+export interface RestoreOptions extends RawStoreOptions, RawThawOptions {
+  name?: string;
+  key?: string;
+  dryRun?: boolean;
+  wait?: boolean;
+  prices?: string;
+  json?: boolean;
+  progress: boolean;
+}
+
+export async function restoreCommand(arg: string | undefined, o: RestoreOptions): Promise<void> {
+  const name = streamNameFrom(arg, o.name, 'restore');
+  const thaw = thawOptionsFrom(o);
+  const prices = await loadPrices(o.prices);
+  const protection = protectionFrom({ key: o.key }, 'get');
+  const { store, prefix } = await openStore(storeSpecFrom(o));
+  const { layout, manifest } = await openStream(store, prefix, name, protection);
+  const target = { store, layout, manifest };
+  const chunks = await surveyForThaw(target);
+  if (o.dryRun) {
+    printPlan(planRestore(chunks, thaw.tier, thaw.days, prices), chunks.length, o.json === true);
+    return;
+  }
+  const plan = await requestThaw(target, chunks, thaw, prices, o.progress || !o.wait);
+  if (!plan.toRestore.length && !plan.restoring) {
+    if (o.progress) warn(`nothing to restore: all ${chunks.length} chunks of "${name}" are readable`);
+    return;
+  }
+  if (!o.wait) {
+    if (!chunks.every((c) => isReadable(c.state))) warn(`check with: s3duct head ${name} (exit 0 once readable), or run restore again with --wait`);
+    return;
+  }
+  const watch = watchThaw(target, chunks, thaw, o.progress);
+  await watch.done;
+  if (o.progress) warn(`restore complete: all ${chunks.length} chunks of "${name}" are readable`);
+}
+
+function printPlan(p: RestorePlan, total: number, json: boolean): void {
+  const money = (v: number) => `${v.toFixed(v < 1 ? 4 : 2)} ${p.currency}`;
+  if (json) {
+    const { toRestore, ...rest } = p;
+    process.stdout.write(JSON.stringify({ ...rest, total, chunksToRestore: toRestore.map((c) => c.index) }) + '\n');
+    return;
+  }
+  const lines = [
+    `would restore ${p.toRestore.length} of ${total} chunks (${formatBytes(p.bytes)}) at tier ${p.tier}, readable for ${p.days} day(s)`,
+    `already readable: ${p.readable}; already restoring: ${p.restoring}`,
+    ...p.byClass.map(
+      (c) =>
+        `  ${c.storageClass}: ${c.chunks} chunks, ${formatBytes(c.bytes)}, expected ${c.time}; requests ${money(c.requestCost)}, retrieval ${money(c.retrievalCost)}`,
+    ),
+    `  restored copy for ${p.days} day(s): ${money(p.copyCost)}`,
+    `estimated cost: ${money(p.estimatedCost)} (estimate from ${p.priceSource}; override with --prices FILE)`,
+  ];
+  process.stdout.write(lines.join('\n') + '\n');
+}
