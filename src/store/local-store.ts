@@ -98,6 +98,14 @@ export class LocalStore implements Store {
     }
   }
 
+  async *listChildren(prefix: string): AsyncIterable<string> {
+    const entries = await fs.readdir(this.file(prefix), { withFileTypes: true }).catch((e: any) => {
+      if (e?.code === 'ENOENT' || e?.code === 'ENOTDIR') return [];
+      throw e;
+    });
+    for (const name of entries.filter((e) => e.isDirectory()).map((e) => e.name).sort()) yield `${prefix}${name}/`;
+  }
+
   async delete(keys: readonly string[]): Promise<void> {
     for (const k of keys) await fs.rm(this.file(k), { force: true });
   }

@@ -29,6 +29,8 @@ export interface S3StoreOptions {
   readonly partSize: number;
   /** Parts uploading at once across all objects: bounds memory at partSize × (this + 1). */
   readonly uploadSlots: number;
+  /** From a profile; otherwise the SDK's default chain (environment, ~/.aws, roles). */
+  readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string; readonly sessionToken?: string };
 }
 
 /**
@@ -49,6 +51,7 @@ export class S3Store implements Store {
       region: o.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
       ...(o.endpoint ? { endpoint: o.endpoint, forcePathStyle: true } : {}),
       maxAttempts: o.retries + 1,
+      ...(o.credentials ? { credentials: o.credentials } : {}),
       requestChecksumCalculation: mode,
       responseChecksumValidation: mode,
     });
@@ -212,6 +215,20 @@ export class S3Store implements Store {
           restore: { state: 'none' },
         };
       }
+      token = r.IsTruncated ? r.NextContinuationToken : undefined;
+    } while (token);
+  }
+
+  async *listChildren(prefix: string): AsyncIterable<string> {
+    let token: string | undefined;
+    do {
+      let r;
+      try {
+        r = await this.client.send(new ListObjectsV2Command({ Bucket: this.o.bucket, Prefix: prefix, Delimiter: '/', ContinuationToken: token }));
+      } catch (e) {
+        throw classifyS3Error(e, this.what(prefix));
+      }
+      for (const p of r.CommonPrefixes ?? []) if (p.Prefix) yield p.Prefix;
       token = r.IsTruncated ? r.NextContinuationToken : undefined;
     } while (token);
   }

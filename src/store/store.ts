@@ -52,6 +52,11 @@ export interface Store {
   head(key: string): Promise<ObjectInfo | null>;
   /** Objects under `prefix`, in key order. */
   list(prefix: string): AsyncIterable<ObjectInfo>;
+  /**
+   * The "directories" directly under `prefix` ("" or ending in "/"): each returned string is
+   * a key prefix ending in "/". Lets a caller find streams without listing their chunks.
+   */
+  listChildren(prefix: string): AsyncIterable<string>;
   /** Deletes the keys; missing keys are not an error. */
   delete(keys: readonly string[]): Promise<void>;
 }
