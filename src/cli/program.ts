@@ -44,6 +44,7 @@ export function buildProgram(): Command {
     .argument('[stream]', 'stream name (newest version) or id')
     .argument('[dir]', 'restore into DIR under the original file name')
     .option('-n, --name <name>', 'stream name (same as the argument)')
+    .option('--private-names', 'find NAME among streams stored under opaque ids (always on with a profile)')
     .option('-o, --output <file>', 'write to FILE or device (relative to DIR if given; files are renamed into place only once fully verified)')
     .option('--no-decrypt', 'write the stored (encrypted) chunk objects as they are')
     .option('--download-workers <n>', 'parallel ranged downloads: auto or a number', 'auto')

@@ -4,7 +4,7 @@ import { StreamLayout } from '../format/layout.js';
 import { streamIdOfPrivateId } from '../format/private-id.js';
 import type { Store } from '../store/store.js';
 import { openStream, type OpenStream } from './stream-access.js';
-import type { Target } from './target.js';
+import { openTarget, type Target, type TargetOptions } from './target.js';
 
 /** One private stream found under a prefix, as `list` shows it. */
 export type PrivateEntry =
@@ -74,4 +74,13 @@ export async function resolveStream(t: Pick<Target, 'store' | 'prefix' | 'protec
   for await (const e of listPrivateStreams(t.store, t.prefix, t.protection)) if (e.kind === 'stream' && e.manifest.name === ref) matches.push(e);
   if (!matches.length) throw notFoundError(`no stream named "${ref}" at ${t.store.location}`);
   return matches.sort(newestFirst)[0]!;
+}
+
+/**
+ * The one call for a command that acts on one stream (get, head, restore, verify): the store
+ * and key from the profile or the flags (openTarget), then the stream by name or id.
+ */
+export async function openStreamRef(o: TargetOptions, ref: string): Promise<OpenStream & { id: string; target: Target }> {
+  const target = await openTarget(o, 'read');
+  return { ...(await resolveStream(target, ref)), target };
 }

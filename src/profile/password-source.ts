@@ -45,6 +45,8 @@ async function nextStdinLine(): Promise<string | undefined> {
  * `tar c … | s3duct put` can still ask. Raw mode rather than a muted readline: nothing of the
  * password can reach the screen, not even on a redraw.
  */
+let typeAhead = '';
+
 async function promptHidden(prompt: string): Promise<string> {
   let input: ReadStream;
   let own = false;
@@ -63,15 +65,28 @@ async function promptHidden(prompt: string): Promise<string> {
   try {
     return await new Promise<string>((resolve, reject) => {
       let text = '';
-      const onData = (b: Buffer) => {
-        for (const ch of b.toString('utf8')) {
-          if (ch === '\r' || ch === '\n' || ch === '\u0004') return resolve(text);
-          if (ch === '\u0003') return reject(interruptedError('password prompt interrupted'));
+      // Characters typed ahead of this prompt (the repeat on init) are kept for the next one.
+      const consume = (chars: string): boolean => {
+        for (let i = 0; i < chars.length; i++) {
+          const ch = chars[i]!;
+          if (ch === '\r' || ch === '\n' || ch === '\u0004') {
+            typeAhead = chars.slice(i + 1);
+            resolve(text);
+            return true;
+          }
+          if (ch === '\u0003') {
+            reject(interruptedError('password prompt interrupted'));
+            return true;
+          }
           if (ch === '\u007f' || ch === '\b') text = [...text].slice(0, -1).join('');
           else if (ch >= ' ') text += ch;
         }
+        return false;
       };
-      input.on('data', onData);
+      const pending = typeAhead;
+      typeAhead = '';
+      if (consume(pending)) return;
+      input.on('data', (b: Buffer) => void consume(b.toString('utf8')));
       input.once('close', () => resolve(text));
     }).finally(() => input.removeAllListeners('data'));
   } finally {
