@@ -28,6 +28,7 @@ async function nextStdinLine(): Promise<string | undefined> {
     if (nl >= 0) {
       const line = buffered.slice(0, nl);
       buffered = buffered.slice(nl + 1);
+      process.stdin.pause(); // a paused stdin lets the process exit when its work is done
       return line.replace(/\r$/, '');
     }
     if (ended) {
@@ -40,13 +41,13 @@ async function nextStdinLine(): Promise<string | undefined> {
   }
 }
 
+let typeAhead = '';
+
 /**
  * Reads a line from the terminal without echo. stdin if it is a terminal, else /dev/tty, so
  * `tar c … | s3duct put` can still ask. Raw mode rather than a muted readline: nothing of the
  * password can reach the screen, not even on a redraw.
  */
-let typeAhead = '';
-
 async function promptHidden(prompt: string): Promise<string> {
   let input: ReadStream;
   let own = false;
