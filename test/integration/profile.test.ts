@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { BIN, runCli, tempDir, testBytes, type CliResult } from '../helpers/cli.js';
@@ -152,6 +152,15 @@ describe('profiles (local store)', () => {
     assert.equal(existsSync(p2), false);
   });
 
+  test('a profile readable by others works but says so', async () => {
+    const p = path.join(t.dir, 'exposed.json');
+    writeFileSync(p, readFileSync(defaultProfile));
+    chmodSync(p, 0o644);
+    const r = await cli(['get', 'host1/daily', '--profile', p, '--password-env', 'PW', '--summary', 'none']);
+    ok(r);
+    assert.match(r.stderr, /can be read by other users \(mode 0644\); run: chmod 600/);
+  });
+
   test('store or key flags together with a named profile are refused', async () => {
     oneLineError(await cli(['get', 'host1/daily', '--profile', defaultProfile, '--bucket', 'b', '--password-env', 'PW']), 3, /drop --bucket/);
     oneLineError(await cli(['put', file, '--no-encrypt', '--password-env', 'PW']), 3, /always encrypts/);
@@ -163,6 +172,7 @@ describe('profiles (local store)', () => {
     writeFileSync(p, JSON.stringify({ ...doc, settings: { ...doc.settings, store: `file:${t.dir}/elsewhere` } }), { mode: 0o600 });
     oneLineError(await cli(['get', 'host1/daily', '--profile', p, '--password-env', 'PW']), 4, /modified or damaged/);
     writeFileSync(p, JSON.stringify({ ...doc, kdf: { ...doc.kdf, parallelism: 'x' } }));
+    chmodSync(p, 0o600);
     oneLineError(await cli(['get', 'host1/daily', '--profile', p, '--password-env', 'PW']), 4, /kdf\.parallelism/);
   });
 
