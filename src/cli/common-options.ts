@@ -29,6 +29,14 @@ export function addDownloadWorkersOption(cmd: Command): Command {
   return cmd.option('--download-workers <n>', 'parallel ranged downloads: auto or a number', 'auto');
 }
 
+/** Which profile, and where its password comes from when there is no terminal to ask on. */
+export function addProfileOptions(cmd: Command): Command {
+  return cmd
+    .option('--profile <path>', 'profile file (default: S3DUCT_PROFILE, else $XDG_CONFIG_HOME/s3duct/profile.json or ~/.config/s3duct/profile.json)')
+    .option('--password-stdin', 'read the profile password from the first line of stdin')
+    .option('--password-env <var>', 'read the profile password from environment variable VAR');
+}
+
 export function addSummaryOption(cmd: Command): Command {
   return cmd
     .addOption(new Option('--summary <format>', 'summary on stderr').choices(['text', 'json', 'none']).default('text'))

@@ -49,6 +49,7 @@ export function manPage(p: ProgramSpec): string {
     '.SH ENVIRONMENT',
     'Each variable sets the option named; an option given on the command line wins.',
     ...env.map((e) => `.TP\n${bold(e.env)}\n${bold(e.option)}: ${roffText(e.description)}`),
+    `.TP\n${bold('S3DUCT_PROFILE')}\nthe profile file (default: $XDG_CONFIG_HOME/s3duct/profile.json, else ~/.config/s3duct/profile.json); --profile wins.`,
     `.TP\n${bold('S3DUCT_REQUEST_TIMEOUT')}\nseconds an S3 request may stall before it is retried (default: 120).`,
     `.TP\n${bold('S3DUCT_STATE_DIR')}\nwhere this machine keeps resume state (default: $XDG_STATE_HOME/s3duct, else ~/.local/state/s3duct).`,
     `.TP\n${bold('S3DUCT_DEBUG')}\nset to 1 to add stack traces to unexpected errors.`,

@@ -1,6 +1,6 @@
 import { Argument, Command, Option } from 'commander';
 import { EXIT_CODE_TABLE } from '../errors.js';
-import { addDownloadWorkersOption, addKeyOption, addStoreOptions, addSummaryOption } from './common-options.js';
+import { addDownloadWorkersOption, addKeyOption, addProfileOptions, addStoreOptions, addSummaryOption } from './common-options.js';
 import { addThawOptions, optionsFromEnv } from './thaw-options.js';
 
 export const VERSION = '0.1.0';
@@ -22,15 +22,16 @@ export function buildProgram(): Command {
     .addHelpText('after', exitCodeHelp)
     .showHelpAfterError('(run with --help for usage)');
 
-  const put = addSummaryOption(addKeyOption(addStoreOptions(new Command('put'))))
-    .description('read stdin (or FILE) and store it as an encrypted, chunked stream')
-    .argument('[file]', 'file to read instead of stdin')
-    .option('-n, --name <name>', 'stream name, e.g. host1/daily')
+  const put = addProfileOptions(addSummaryOption(addKeyOption(addStoreOptions(new Command('put')))))
+    .description('read stdin (or FILE, or a block device) and store it as an encrypted, chunked stream')
+    .argument('[file]', 'file or block device to read instead of stdin')
+    .option('-n, --name <name>', 'stream name, e.g. host1/daily (default: the FILE\'s name)')
+    .option('--private-names', 'store under an opaque id; the name lives only in the encrypted manifest (always on with a profile)')
     .option('--no-encrypt', 'store without encryption (silences the unencrypted warning)')
     .addOption(new Option('--chunk-size <size>', 'plaintext bytes per chunk object (K, M, G, T: powers of 1024)').default('128M').env('S3DUCT_CHUNK_SIZE'))
     .addOption(new Option('--part-size <size>', 'multipart part size for S3 uploads (5M..5G)').default('16M'))
     .option('--upload-workers <n>', 'parallel part uploads: auto or a number', 'auto')
-    .addOption(new Option('--storage-class <class>', 'storage class of the chunk objects').default('STANDARD').env('S3DUCT_STORAGE_CLASS'))
+    .addOption(new Option('--storage-class <class>', 'storage class of the chunk objects (default: the profile\'s, else STANDARD)').env('S3DUCT_STORAGE_CLASS'))
     .option('--tag <key=value>', 'object tag on chunk objects (repeatable)', collect, [])
     .option('--overwrite', 'replace an existing complete stream of the same name')
     .option('--restart', 'discard an interrupted put of this stream and start over')
@@ -42,17 +43,20 @@ export function buildProgram(): Command {
       await putCommand(file, { ...opts, progress: !cmd.optsWithGlobals().quiet });
     });
 
-  const get = addDownloadWorkersOption(addSummaryOption(addKeyOption(addStoreOptions(new Command('get')))))
-    .description('restore a stream to stdout (or --output FILE), verifying every chunk, the chain and the totals')
-    .option('-n, --name <name>', 'stream name')
-    .option('-o, --output <file>', 'write to FILE (renamed into place only once fully verified)')
+  const get = addDownloadWorkersOption(addProfileOptions(addSummaryOption(addKeyOption(addStoreOptions(new Command('get'))))))
+    .description('restore a stream to stdout, DIR or --output FILE, verifying every chunk, the chain and the totals')
+    .argument('[stream]', 'stream name (newest version) or id')
+    .argument('[dir]', 'restore into DIR under the original file name')
+    .option('-n, --name <name>', 'stream name (same as the argument)')
+    .option('--private-names', 'find NAME among streams stored under opaque ids (always on with a profile)')
+    .option('-o, --output <file>', 'write to FILE or device (relative to DIR if given; files are renamed into place only once fully verified)')
     .option('--no-decrypt', 'write the stored (encrypted) chunk objects as they are')
     .option('--partial', 'for a put that never finished: write the chunks its journal verified')
     .option('--restore', 'if chunks are archived: request their restore and stream them out in order as they become readable')
     .addHelpText('after', exitCodeHelp)
-    .action(async (opts, cmd) => {
+    .action(async (stream, dir, opts, cmd) => {
       const { getCommand } = await import('../commands/get.js');
-      await getCommand({ ...opts, thaw: opts, fromEnv: optionsFromEnv(cmd), progress: !cmd.optsWithGlobals().quiet });
+      await getCommand(stream, dir, { ...opts, thaw: opts, fromEnv: optionsFromEnv(cmd), progress: !cmd.optsWithGlobals().quiet });
     });
   addThawOptions(get);
 
@@ -60,7 +64,7 @@ export function buildProgram(): Command {
   program.addCommand(get);
 
   // --- archive lifecycle and listing (issue 5; list from issue 7) ---
-  const head = addKeyOption(addStoreOptions(new Command('head')))
+  const head = addProfileOptions(addKeyOption(addStoreOptions(new Command('head'))))
     .description('archival status of a stream: exit 0 readable, 2 not (yet) readable (archived or restoring), 1 cannot tell or damaged')
     .argument('[stream]', 'stream name (or --name)')
     .option('-n, --name <name>', 'stream name')
@@ -70,7 +74,7 @@ export function buildProgram(): Command {
       const { headCommand } = await import('../commands/head.js');
       await headCommand(stream, opts);
     });
-  const restore = addThawOptions(addKeyOption(addStoreOptions(new Command('restore'))))
+  const restore = addProfileOptions(addThawOptions(addKeyOption(addStoreOptions(new Command('restore')))))
     .description('request a restore of every archived chunk of a stream (idempotent); --wait until all are readable')
     .argument('[stream]', 'stream name (or --name)')
     .option('-n, --name <name>', 'stream name')
@@ -83,7 +87,7 @@ export function buildProgram(): Command {
       const { restoreCommand } = await import('../commands/restore.js');
       await restoreCommand(stream, { ...opts, progress: !cmd.optsWithGlobals().quiet });
     });
-  const list = addKeyOption(addStoreOptions(new Command('list')))
+  const list = addProfileOptions(addKeyOption(addStoreOptions(new Command('list'))))
     .alias('ls')
     .description('streams in the store (or under --prefix): name, size, chunks, created, class, archive status, encryption')
     .option('--json', 'one JSON array on stdout')
@@ -96,31 +100,34 @@ export function buildProgram(): Command {
   program.addCommand(restore);
   program.addCommand(list);
   // --- end archive lifecycle and listing ---
+  for (const c of profileCommands()) program.addCommand(c);
 
   // --- verify, delete (issue 7) ---
-  const verify = addDownloadWorkersOption(addKeyOption(addStoreOptions(new Command('verify'))))
+  const verify = addDownloadWorkersOption(addProfileOptions(addKeyOption(addStoreOptions(new Command('verify')))))
     .description('check a stream without restoring it: every chunk against the authenticated manifest')
+    .argument('[stream]', 'stream name (newest version) or id (or --name)')
     .option('-n, --name <name>', 'stream name')
     .option('--quick', 'metadata only: existence, sizes and ETags of every chunk (no downloads; works on archived chunks)')
     .option('--json', 'print the per-chunk report as JSON')
     .addHelpText('after', exitCodeHelp)
-    .action(async (opts, cmd) => {
+    .action(async (stream, opts, cmd) => {
       const { verifyCommand } = await import('../commands/verify.js');
       const quiet = !!cmd.optsWithGlobals().quiet;
-      await verifyCommand({ ...opts, quiet, progress: !quiet && !opts.json });
+      await verifyCommand(stream, { ...opts, quiet, progress: !quiet && !opts.json });
     });
 
-  const del = addStoreOptions(new Command('delete'))
+  const del = addProfileOptions(addStoreOptions(new Command('delete')))
     .alias('rm')
     .description("delete a stream: its manifest, chunks, and whatever interrupted puts left for it")
+    .argument('[stream]', 'stream name, or id (s3d-...) for private names (or --name)')
     .option('-n, --name <name>', 'stream name')
     .option('-y, --yes', 'do not ask for confirmation (required when not on a terminal)')
     .option('--dry-run', 'print what would be deleted and stop')
     .option('--json', 'print what was (or would be) deleted as JSON')
     .addHelpText('after', exitCodeHelp)
-    .action(async (opts, cmd) => {
+    .action(async (stream, opts, cmd) => {
       const { deleteCommand } = await import('../commands/delete.js');
-      await deleteCommand({ ...opts, quiet: !!cmd.optsWithGlobals().quiet });
+      await deleteCommand(stream, { ...opts, quiet: !!cmd.optsWithGlobals().quiet });
     });
 
   program.addCommand(verify);
@@ -146,4 +153,46 @@ export function buildProgram(): Command {
   // --- end completion, man ---
 
   return program;
+}
+
+/** init and profile export/import: the profile's life cycle (docs/PROFILE.md). */
+function profileCommands(): Command[] {
+  const init = new Command('init')
+    .description('create a profile: store settings and a random master key, sealed under your password')
+    .option('--reinit', 'change the password, settings or credentials of the existing profile (kept as <file>.bak); the master key stays')
+    .option('--store <url>', 'store: file:DIR or s3://BUCKET[/PREFIX]')
+    .option('--bucket <name>', 'S3 bucket')
+    .option('--prefix <prefix>', 'key prefix inside the bucket or directory')
+    .option('--endpoint-url <url>', 'S3-compatible endpoint')
+    .option('--region <region>', 'S3 region')
+    .option('--storage-class <class>', 'default storage class for put')
+    .option('--save-credentials', 'seal AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (/ AWS_SESSION_TOKEN) from the environment into the profile')
+    .option('--drop-credentials', 'with --reinit: remove saved credentials (the default AWS chain is used)')
+    .option('--new-password-env <var>', 'with --reinit: the new password from environment variable VAR')
+    .addHelpText('after', exitCodeHelp)
+    .action(async (opts) => {
+      const { initCommand } = await import('../commands/init.js');
+      await initCommand(opts);
+    });
+  addProfileOptions(init);
+
+  const profile = new Command('profile').description('export or import the profile (keep a copy: without it the backups are lost)');
+  const exportCmd = new Command('export')
+    .description('print the profile, still encrypted, in a form to print on paper and type back')
+    .option('--profile <path>', 'profile file')
+    .action(async (opts) => {
+      const { profileExportCommand } = await import('../commands/profile-transfer.js');
+      await profileExportCommand(opts);
+    });
+  const importCmd = new Command('import')
+    .description('write a profile from an export (FILE or stdin); checks every line')
+    .argument('[file]', 'the exported text (or a profile file); default stdin')
+    .option('--profile <path>', 'profile file to write')
+    .option('--force', 'replace an existing profile (kept as <file>.bak)')
+    .action(async (file, opts) => {
+      const { profileImportCommand } = await import('../commands/profile-transfer.js');
+      await profileImportCommand(file, opts);
+    });
+  for (const c of [exportCmd, importCmd]) profile.addCommand(c.exitOverride());
+  return [init, profile];
 }

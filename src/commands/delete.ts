@@ -1,16 +1,17 @@
 import { existsSync } from 'node:fs';
 import { createInterface } from 'node:readline/promises';
-import { storeSpecFrom, type RawStoreOptions } from '../cli/common-options.js';
 import { ExitCode, S3ductError, notFoundError, usageError } from '../errors.js';
 import { StreamLayout, validateStreamName } from '../format/layout.js';
 import { LocalJournal } from '../resume/local-journal.js';
 import { acquireLock } from '../resume/lock.js';
 import { streamStateStem } from '../resume/state-dir.js';
-import { openStore } from '../store/open-store.js';
+import { isPrivateId } from '../format/private-id.js';
 import type { IncompleteUpload, ObjectInfo, Store } from '../store/store.js';
 import { formatBytes } from '../units.js';
+import { openTarget, type TargetOptions } from './target.js';
+import { streamNameFrom } from './thaw-flow.js';
 
-export interface DeleteOptions extends RawStoreOptions {
+export interface DeleteOptions extends TargetOptions {
   name?: string;
   yes?: boolean;
   dryRun?: boolean;
@@ -89,10 +90,13 @@ async function confirm(question: string): Promise<boolean> {
   }
 }
 
-export async function deleteCommand(o: DeleteOptions): Promise<void> {
-  if (!o.name) throw usageError('delete needs --name NAME of the stream');
-  const name = validateStreamName(o.name);
-  const { store, prefix } = await openStore(storeSpecFrom(o));
+export async function deleteCommand(arg: string | undefined, o: DeleteOptions): Promise<void> {
+  const name = validateStreamName(streamNameFrom(arg, o.name, 'delete'));
+  // The store from a profile or the flags. No manifest is opened: a stream is deleted by its
+  // object key, which is its name, or its id under private names.
+  const { store, prefix, privateNames } = await openTarget(o, 'read');
+  if (privateNames && !isPrivateId(name))
+    throw usageError(`with private names, delete takes a stream id (s3d-…, shown by list), not a name: a name may have several versions`);
   // The same per-machine state a put of this stream uses: its journal and its lock. Holding
   // the lock from planning to the end, a put of this stream on this machine cannot run (and
   // add objects) under the delete; a dry run changes nothing and takes no lock.

@@ -1,19 +1,19 @@
-import { protectionFrom } from '../cli/key-source.js';
-import { parseWorkers, storeSpecFrom, type RawStoreOptions } from '../cli/common-options.js';
-import { usageError } from '../errors.js';
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
+import { parseWorkers } from '../cli/common-options.js';
+import { conflictError, usageError } from '../errors.js';
 import { getStream, rangeReads, type RangedObject } from '../pipeline/get-stream.js';
-import { openStore } from '../store/open-store.js';
 import { createProgress } from '../ui/progress.js';
 import { printSummary, type SummaryFormat } from '../ui/summary.js';
 import { openOutput } from './output-sink.js';
-import { openStream } from './stream-access.js';
 import { StreamLayout, validateStreamName } from '../format/layout.js';
+import type { Manifest } from '../format/manifest.js';
+import { isPrivateId } from '../format/private-id.js';
 import { orderedPrefetch } from '../pipeline/ordered-prefetch.js';
 import type { Store } from '../store/store.js';
 import { ExitCode, S3ductError, authError, notFoundError, notReadyError } from '../errors.js';
 import { keyFingerprint } from '../crypto/kdf.js';
 import { codecForPut, type Protection } from '../crypto/stream-codec.js';
-import type { Manifest } from '../format/manifest.js';
 import { LocalJournal } from '../resume/local-journal.js';
 import { loadInterrupted } from '../resume/resume-journal.js';
 import { streamStateStem } from '../resume/state-dir.js';
@@ -24,10 +24,11 @@ import { DEFAULT_PRICES } from '../archive/prices.js';
 import type { ThawWatch } from '../archive/thaw-watch.js';
 import { thawOptionsFrom, type RawThawOptions } from '../cli/thaw-options.js';
 import { requestThaw, restoreCommandHint, watchThaw, type ThawTarget } from './thaw-flow.js';
+import { resolveStream } from './stream-resolve.js';
+import { openTarget, type Target, type TargetOptions } from './target.js';
 
-export interface GetOptions extends RawStoreOptions {
+export interface GetOptions extends TargetOptions {
   name?: string;
-  key?: string;
   decrypt: boolean;
   output?: string;
   downloadWorkers: string;
@@ -44,22 +45,34 @@ export interface GetOptions extends RawStoreOptions {
 /** Ranged GET size: small enough to keep memory at workers × this, large enough per request. */
 const RANGE_SIZE = 8 * 1024 * 1024;
 
-export async function getCommand(o: GetOptions): Promise<void> {
+/**
+ * `get [NAME|ID] [DIR]`: the stream by name (newest version) or id; into DIR under the name
+ * the file or device had when it was put, or --output (relative to DIR if both are given),
+ * or stdout.
+ */
+export async function getCommand(ref: string | undefined, dir: string | undefined, o: GetOptions): Promise<void> {
   const started = Date.now();
-  if (!o.name) throw usageError('get needs --name NAME of the stream');
-  const protection = protectionFrom({ key: o.key, encrypt: o.decrypt }, 'get');
+  if (ref !== undefined && o.name !== undefined && ref !== o.name) throw usageError('give the stream either as an argument or with --name, not both');
+  ref ??= o.name;
+  if (!ref) throw usageError('get needs the stream: s3duct get NAME|ID [DIR], or --name NAME');
+  if (dir !== undefined && !(await fs.stat(dir).catch(() => null))?.isDirectory()) throw usageError(`${dir} is not a directory`);
   const workers = parseWorkers(o.downloadWorkers, '--download-workers', 4);
-  const { store, prefix } = await openStore(storeSpecFrom(o));
-  if (o.decrypt === false) return rawDownload(store, new StreamLayout(prefix, validateStreamName(o.name)), o.output, workers);
-  const opened = await openStream(store, prefix, o.name, protection).catch(async (e) => {
-    if (o.partial && e instanceof S3ductError && e.exitCode === ExitCode.notFound) return openUnfinished(store, prefix, o.name!, protection);
+  const target = await openTarget({ ...o, encrypt: o.decrypt }, 'get');
+  const { store } = target;
+  if (o.decrypt === false) {
+    if (dir !== undefined && o.output === undefined) throw usageError('--no-decrypt with a DIR needs --output NAME (the original name is in the encrypted manifest)');
+    return rawDownload(store, await rawLayout(target, ref), dir === undefined ? o.output : path.resolve(dir, o.output!), workers);
+  }
+  const opened = await resolveStream(target, ref).catch(async (e) => {
+    if (o.partial && e instanceof S3ductError && e.exitCode === ExitCode.notFound) return openUnfinished(store, target.prefix, ref!, target.protection);
     throw e;
   });
   const { layout, manifest, codec } = opened;
   const partial = 'lastMarks' in opened ? { lastMarks: opened.lastMarks } : undefined;
   // Before a byte is written: a cold chunk found mid-stream would leave a torn output.
   const watch = await ensureReadable({ store, layout, manifest }, o);
-  const output = await openOutput(o.output);
+  const outFile = dir === undefined ? o.output : o.output !== undefined ? path.resolve(dir, o.output) : await originalPath(dir, manifest);
+  const output = await openOutput(outFile);
   const progress = await createProgress({ verb: 'get', enabled: o.progress, totalBytes: manifest.stream.size });
   try {
     await getStream({
@@ -78,15 +91,64 @@ export async function getCommand(o: GetOptions): Promise<void> {
     await output.discard();
     throw e;
   } finally {
-    watch?.stop();
     progress.stop();
   }
   if (partial) {
     const complete = partial.lastMarks[partial.lastMarks.length - 1] === true;
-    warn(`PARTIAL: restored the ${manifest.chunks.length} verified chunks (${formatBytes(manifest.chunks.reduce((a, c) => a + c.size, 0))}) of an unfinished put; ${complete ? 'they end with the stream\'s last chunk' : 'the stream went on past them'}`);
+    warn(`PARTIAL: restored the ${manifest.chunks.length} verified chunks (${formatBytes(manifest.chunks.reduce((a, c) => a + c.size, 0))}) of an unfinished put; ${complete ? "they end with the stream's last chunk" : 'the stream went on past them'}`);
     return;
   }
+  if (outFile !== undefined) await restoreMtime(outFile, manifest);
   printSummary(o.summary, 'get', manifest, (Date.now() - started) / 1000);
+}
+
+/**
+ * DIR + the name the stream's source had. The name comes from an authenticated manifest, but
+ * is still reduced to a base name so that it can never point outside DIR. An existing file is
+ * not replaced (give --output to say so); a device of the same name is written to only when
+ * the stream was read from a device.
+ */
+async function originalPath(dir: string, m: Manifest): Promise<string> {
+  const base = m.source.fileName !== undefined ? path.basename(m.source.fileName) : '';
+  if (!base || base === '.' || base === '..') throw usageError(`stream "${m.name}" has no file name (it was read from stdin): give --output NAME`);
+  const file = path.join(dir, base);
+  const st = await fs.stat(file).catch(() => null);
+  if (st && !(st.isBlockDevice() && m.source.kind === 'device'))
+    throw conflictError(`${file} already exists; remove it or give --output to choose the name`);
+  return file;
+}
+
+/** A restored file gets back the modification time it had when it was put. */
+async function restoreMtime(file: string, m: Manifest): Promise<void> {
+  if (m.source.kind !== 'file' || !m.source.mtime) return;
+  const mtime = new Date(m.source.mtime);
+  if (Number.isNaN(mtime.getTime()) || !(await fs.stat(file)).isFile()) return;
+  await fs.utimes(file, new Date(), mtime);
+}
+
+/** The stream's object key directory, for --no-decrypt: a name under private names needs
+ *  the key to be found, an id or a named stream does not. */
+async function rawLayout(t: Target, ref: string): Promise<StreamLayout> {
+  if (t.privateNames && !isPrivateId(ref) && t.protection.mode !== 'none') return (await resolveStream(t, ref)).layout;
+  return new StreamLayout(t.prefix, validateStreamName(ref));
+}
+
+/**
+ * --no-decrypt: the stored chunk objects, concatenated in order, exactly as stored. Works
+ * without a key (no manifest is read), e.g. to move an archive elsewhere or inspect it.
+ */
+async function rawDownload(store: Store, layout: StreamLayout, file: string | undefined, workers: number): Promise<void> {
+  const objects: RangedObject<null>[] = [];
+  for await (const o of store.list(layout.chunksDir)) objects.push({ key: o.key, size: o.size, tag: null });
+  if (!objects.length) throw notFoundError(`no chunks for stream "${layout.stream}" at ${store.location}`);
+  const output = await openOutput(file);
+  try {
+    for await (const piece of orderedPrefetch(rangeReads(store, objects, RANGE_SIZE), workers)) await output.sink.write(piece.bytes);
+    await output.commit();
+  } catch (e) {
+    await output.discard();
+    throw e;
+  }
 }
 
 /**
@@ -157,20 +219,3 @@ function gatedStore(store: Store, layout: StreamLayout, manifest: Manifest, watc
   return gated;
 }
 
-/**
- * --no-decrypt: the stored chunk objects, concatenated in order, exactly as stored. Works
- * without a key (no manifest is read), e.g. to move an archive elsewhere or inspect it.
- */
-async function rawDownload(store: Store, layout: StreamLayout, file: string | undefined, workers: number): Promise<void> {
-  const objects: RangedObject<null>[] = [];
-  for await (const o of store.list(layout.chunksDir)) objects.push({ key: o.key, size: o.size, tag: null });
-  if (!objects.length) throw notFoundError(`no chunks for stream "${layout.stream}" at ${store.location}`);
-  const output = await openOutput(file);
-  try {
-    for await (const piece of orderedPrefetch(rangeReads(store, objects, RANGE_SIZE), workers)) await output.sink.write(piece.bytes);
-    await output.commit();
-  } catch (e) {
-    await output.discard();
-    throw e;
-  }
-}

@@ -1,14 +1,12 @@
 import { aggregateStatus } from '../archive/chunk-status.js';
 import { surveyChunks } from '../archive/chunk-survey.js';
-import { storeSpecFrom, type RawStoreOptions } from '../cli/common-options.js';
-import { protectionFrom } from '../cli/key-source.js';
 import { QuietExit } from '../errors.js';
-import { openStore } from '../store/open-store.js';
 import { formatBytes } from '../units.js';
-import { openStream } from './stream-access.js';
+import { openStreamRef } from './stream-resolve.js';
+import type { TargetOptions } from './target.js';
 import { streamNameFrom } from './thaw-flow.js';
 
-export interface HeadOptions extends RawStoreOptions {
+export interface HeadOptions extends TargetOptions {
   name?: string;
   key?: string;
   json?: boolean;
@@ -20,9 +18,8 @@ export interface HeadOptions extends RawStoreOptions {
  */
 export async function headCommand(arg: string | undefined, o: HeadOptions): Promise<void> {
   const name = streamNameFrom(arg, o.name, 'head');
-  const protection = protectionFrom({ key: o.key }, 'get');
-  const { store, prefix } = await openStore(storeSpecFrom(o));
-  const { layout, manifest } = await openStream(store, prefix, name, protection);
+  const { layout, manifest, target: where } = await openStreamRef(o, name);
+  const store = where.store;
   const chunks = await surveyChunks(store, layout, manifest);
   const s = aggregateStatus(chunks);
   if (o.json) {

@@ -33,9 +33,31 @@ export async function openInput(file: string | undefined): Promise<InputSource> 
   }
   if (st.isDirectory()) throw usageError(`${file} is a directory: archive it first, e.g. tar c ${file} | s3duct put --name …`);
   const data = createReadStream(file, { highWaterMark: READ_BUFFER }) as AsyncIterable<Buffer>;
+  const fileName = path.basename(file);
+  if (st.isBlockDevice()) {
+    const size = await blockDeviceSize(file);
+    return { data, info: { kind: 'device', fileName, ...(size !== undefined ? { size } : {}) }, expectedSize: size };
+  }
+  if (!st.isFile()) return { data, info: { kind: 'file', fileName } }; // a fifo or character device: size unknown
   return {
     data,
-    info: { kind: 'file', fileName: path.basename(file), size: st.size, mtime: st.mtime.toISOString() },
+    info: { kind: 'file', fileName, size: st.size, mtime: st.mtime.toISOString() },
     expectedSize: st.size,
   };
+}
+
+/**
+ * A block device's size without an ioctl (Node has none): stat reports 0 for devices, but
+ * Linux publishes the size in 512-byte sectors under /sys/class/block/<device>/size whatever
+ * the device's own sector size. Undefined elsewhere: the device is then read to its end
+ * without a size for progress.
+ */
+export async function blockDeviceSize(file: string): Promise<number | undefined> {
+  try {
+    const dev = path.basename(await fs.realpath(file));
+    const sectors = Number((await fs.readFile(`/sys/class/block/${dev}/size`, 'utf8')).trim());
+    return Number.isSafeInteger(sectors) ? sectors * 512 : undefined;
+  } catch {
+    return undefined;
+  }
 }

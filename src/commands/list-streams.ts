@@ -61,7 +61,10 @@ export async function listStreams(store: Store, prefix: string, protection: Prot
     }
   }
   const rows = await mapLimit(candidates, CONCURRENCY, (c) => readRow(store, prefix, c, protection));
-  return rows.filter((r): r is StreamRow => r !== null).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  // Versions of one name (private names) come newest first.
+  return rows
+    .filter((r): r is StreamRow => r !== null)
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : (b.createdAt ?? '').localeCompare(a.createdAt ?? '')));
 }
 
 async function readRow(store: Store, prefix: string, c: Candidate, protection: Protection): Promise<StreamRow | null> {

@@ -1,17 +1,14 @@
-import { storeSpecFrom, type RawStoreOptions } from '../cli/common-options.js';
-import { protectionFrom } from '../cli/key-source.js';
-import { openStore } from '../store/open-store.js';
+import { openTarget, type TargetOptions } from './target.js';
 import { formatBytes } from '../units.js';
 import { listStreams, type StreamRow } from './list-streams.js';
 
-export interface ListOptions extends RawStoreOptions {
-  key?: string;
+export interface ListOptions extends TargetOptions {
   json?: boolean;
 }
 
 export async function listCommand(o: ListOptions): Promise<void> {
-  const protection = protectionFrom({ key: o.key }, 'get');
-  const { store, prefix } = await openStore(storeSpecFrom(o));
+  // With a profile, streams sit under opaque ids: their names come from the manifests.
+  const { store, prefix, protection } = await openTarget(o, 'read');
   const rows = await listStreams(store, prefix, protection);
   process.stdout.write(o.json ? JSON.stringify(rows) + '\n' : formatTable(rows));
 }

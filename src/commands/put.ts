@@ -1,8 +1,20 @@
 import { randomBytes } from 'node:crypto';
-import { protectionFrom } from '../cli/key-source.js';
-import { parseWorkers, storeSpecFrom, type RawStoreOptions } from '../cli/common-options.js';
+import * as path from 'node:path';
+import { parseWorkers } from '../cli/common-options.js';
 import { codecForPut } from '../crypto/stream-codec.js';
-import { ExitCode, S3ductError, conflictError, integrityError, interruptedError, usageError } from '../errors.js';
+import { conflictError, usageError } from '../errors.js';
+import { StreamLayout, validateStreamName } from '../format/layout.js';
+import { parseStorageClass } from '../format/storage-class.js';
+import { ByteReader } from '../pipeline/byte-reader.js';
+import { putStream } from '../pipeline/put-stream.js';
+import { privateIdOf, isPrivateId } from '../format/private-id.js';
+import { createProgress } from '../ui/progress.js';
+import { printSummary, type SummaryFormat } from '../ui/summary.js';
+import { formatBytes, parseSize } from '../units.js';
+import { openInput } from './input-source.js';
+import { warn } from '../ui/log.js';
+import { openTarget, type TargetOptions } from './target.js';
+import { ExitCode, S3ductError, integrityError, interruptedError } from '../errors.js';
 import { keyFingerprint } from '../crypto/kdf.js';
 import type { Protection } from '../crypto/stream-codec.js';
 import type { Manifest } from '../format/manifest.js';
@@ -16,24 +28,14 @@ import type { Store } from '../store/store.js';
 import { ResumeDivergedError } from '../pipeline/put-stream.js';
 import type { InputSource } from './input-source.js';
 import { openStream } from './stream-access.js';
-import { StreamLayout, validateStreamName } from '../format/layout.js';
-import { parseStorageClass } from '../format/storage-class.js';
-import { ByteReader } from '../pipeline/byte-reader.js';
-import { putStream } from '../pipeline/put-stream.js';
-import { openStore } from '../store/open-store.js';
-import { createProgress } from '../ui/progress.js';
-import { printSummary, type SummaryFormat } from '../ui/summary.js';
-import { formatBytes, parseSize } from '../units.js';
-import { openInput } from './input-source.js';
-import { warn } from '../ui/log.js';
 
-export interface PutOptions extends RawStoreOptions {
+export interface PutOptions extends TargetOptions {
   name?: string;
-  key?: string;
   encrypt: boolean;
   chunkSize: string;
   uploadWorkers: string;
-  storageClass: string;
+  /** Unset: the profile's default, else STANDARD. */
+  storageClass?: string;
   tag: string[];
   summary: SummaryFormat;
   overwrite?: boolean;
@@ -54,41 +56,61 @@ export function parseTags(tags: string[]): Record<string, string> {
   return out;
 }
 
+/** A private stream's name is only ever inside the encrypted manifest, so any printable text
+ *  will do; a named stream's name is its object key and must pass validateStreamName. */
+function checkPrivateName(name: string): string {
+  if (name.length > 1024) throw usageError('stream name is longer than 1024 characters');
+  if (/[\u0000-\u001f\u007f]/.test(name)) throw usageError('stream name contains control characters');
+  return name;
+}
+
 export async function putCommand(file: string | undefined, o: PutOptions): Promise<void> {
   const started = Date.now();
-  const name = o.name;
-  if (!name) throw usageError('put needs --name NAME for the stream');
-  validateStreamName(name);
+  const fromFile = file !== undefined && file !== '-';
+  const name = o.name || (fromFile ? path.basename(file) : undefined);
+  if (!name) throw usageError('put needs --name NAME for the stream (or a FILE, whose name is used)');
+  if (file === undefined && o.passwordStdin) throw usageError('--password-stdin cannot be used when put reads the data from stdin: give a FILE, or use --password-env VAR');
   const chunkSize = parseSize(o.chunkSize, 'chunk size');
   if (chunkSize < 1 || chunkSize > MAX_CHUNK) throw usageError('--chunk-size must be between 1 byte and 5T');
-  const storageClass = parseStorageClass(o.storageClass);
   const tags = parseTags(o.tag);
-  const protection = protectionFrom(o, 'put');
   const workers = parseWorkers(o.uploadWorkers, '--upload-workers', 4);
-  const { store, prefix } = await openStore(storeSpecFrom(o, workers));
+  const target = await openTarget(o, 'put', workers);
+  const { store, prefix, protection } = target;
+  const storageClass = parseStorageClass(o.storageClass ?? target.storageClass ?? 'STANDARD');
+  if (target.privateNames) {
+    checkPrivateName(name);
+    if (o.overwrite) throw usageError('--overwrite does not apply with private names: every put is a new version of the name');
+  } else {
+    validateStreamName(name);
+    if (isPrivateId(name)) throw usageError(`"${name}" has the form of a private stream id; choose another --name`);
+  }
   const input = await openInput(file);
 
   if (protection.mode === 'none' && o.encrypt !== false)
     warn('WARNING: no --key given: this backup will be stored UNENCRYPTED. Pass --key to encrypt it, or --no-encrypt to say you mean it.');
 
-  const layout = new StreamLayout(prefix, name);
   const stem = streamStateStem(store.location, prefix, name);
   const releaseLock = await acquireLock(`${stem}.lock`, `stream "${name}"`);
   let manifest;
+  let id: string;
   try {
-    manifest = await resumablePut({ o, store, layout, name, protection, chunkSize, storageClass, tags, workers, input, stem });
+    const streamKey = (streamId: Buffer) => (target.privateNames ? privateIdOf(streamId) : name);
+    ({ manifest, id } = await resumablePut({ o, store, prefix, streamKey, name, protection, chunkSize, storageClass, tags, workers, input, stem, privateNames: target.privateNames }));
   } finally {
     await releaseLock();
   }
   if (input.expectedSize !== undefined && manifest.stream.size !== input.expectedSize)
     warn(`WARNING: the input changed while it was read: expected ${formatBytes(input.expectedSize)}, read ${formatBytes(manifest.stream.size)}; the backup holds what was read`);
-  printSummary(o.summary, 'put', manifest, (Date.now() - started) / 1000);
+  printSummary(o.summary, 'put', manifest, (Date.now() - started) / 1000, { id });
 }
 
 interface PutPlan {
   readonly o: PutOptions;
   readonly store: Store;
-  readonly layout: StreamLayout;
+  readonly prefix: string;
+  /** The stream's key segment: its name, or (private names) an id derived from the stream id. */
+  readonly streamKey: (streamId: Buffer) => string;
+  readonly privateNames: boolean;
   readonly name: string;
   readonly protection: Protection;
   readonly chunkSize: number;
@@ -104,12 +126,15 @@ interface PutPlan {
  * the journal of an interrupted put of the same stream, checks it was made with the same
  * settings and key, re-reads the input against it, and uploads only what is missing.
  */
-async function resumablePut(p: PutPlan): Promise<Manifest> {
-  const { o, store, layout, name, protection } = p;
+async function resumablePut(p: PutPlan): Promise<{ manifest: Manifest; id: string }> {
+  const { o, store, name, protection } = p;
   const local = new LocalJournal(`${p.stem}.journal`);
-  if (await store.head(layout.manifest)) {
+  const interruptedHere = o.restart ? null : await local.read();
+  const candidateId = interruptedHere ? Buffer.from(interruptedHere.header.streamId, 'hex') : randomBytes(16);
+  const layout = new StreamLayout(p.prefix, p.streamKey(candidateId));
+  if (!p.privateNames && (await store.head(layout.manifest))) {
     const finished = await finishedByInterruptedPut(store, layout, protection, local);
-    if (finished) return finished;
+    if (finished) return { manifest: finished, id: layout.stream };
     if (!o.overwrite) throw conflictError(`stream "${name}" already exists at ${store.location}; choose another --name, or pass --overwrite to replace it`);
     // From here on the old stream's chunks get replaced: never leave its manifest claiming them.
     await store.delete([layout.manifest]);
@@ -120,13 +145,15 @@ async function resumablePut(p: PutPlan): Promise<Manifest> {
   }
   const keyId = protection.mode === 'none' ? null : keyFingerprint(protection.key);
   const identity = { location: store.location, prefix: layout.prefix, name, chunkSize: p.chunkSize, encryption: protection.mode, keyId };
-  const interrupted = o.restart ? null : await loadInterrupted(store, layout, protection, local);
+  // Private names: the store copy sits under an id only the local journal knows, so only a
+  // local journal can be resumed (a new id would never find an old copy).
+  const interrupted = o.restart || (p.privateNames && !interruptedHere) ? null : await loadInterrupted(store, layout, protection, local);
   if (interrupted) {
     const why = resumeMismatch(interrupted.header, identity);
     if (why) throw conflictError(`an interrupted put of "${name}" exists, but ${why}; rerun with its settings to resume it, or pass --restart to discard it`);
     warn(`resuming the interrupted put of "${name}": ${interrupted.chunks.length} chunks already stored; re-reading the input to check them`);
   }
-  const streamId = interrupted ? Buffer.from(interrupted.header.streamId, 'hex') : randomBytes(16);
+  const streamId = interrupted ? Buffer.from(interrupted.header.streamId, 'hex') : candidateId;
   const codec = codecForPut(protection, streamId);
   const journal = new ResumeJournal(store, layout, local);
   await journal.begin(
@@ -172,7 +199,7 @@ async function resumablePut(p: PutPlan): Promise<Manifest> {
     // A create whose answer was lost and retried leaves an upload nobody completes: ours are
     // all complete now, so anything still open under the stream is such an orphan.
     await store.abortUploads(layout.chunksDir);
-    return manifest;
+    return { manifest, id: layout.stream };
   } catch (e) {
     if (e instanceof ResumeDivergedError) {
       if (o.strictResume !== false) throw integrityError(`${e.message}. Nothing was changed; fix the input, or pass --restart to start this stream over`);

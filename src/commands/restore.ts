@@ -1,16 +1,14 @@
 import { isReadable } from '../archive/chunk-status.js';
 import { loadPrices } from '../archive/prices.js';
 import { planRestore, type RestorePlan } from '../archive/restore-plan.js';
-import { storeSpecFrom, type RawStoreOptions } from '../cli/common-options.js';
-import { protectionFrom } from '../cli/key-source.js';
 import { thawOptionsFrom, type RawThawOptions } from '../cli/thaw-options.js';
-import { openStore } from '../store/open-store.js';
 import { warn } from '../ui/log.js';
 import { formatBytes } from '../units.js';
-import { openStream } from './stream-access.js';
+import { openStreamRef } from './stream-resolve.js';
+import type { TargetOptions } from './target.js';
 import { requestThaw, streamNameFrom, surveyForThaw, watchThaw } from './thaw-flow.js';
 
-export interface RestoreOptions extends RawStoreOptions, RawThawOptions {
+export interface RestoreOptions extends TargetOptions, RawThawOptions {
   name?: string;
   key?: string;
   dryRun?: boolean;
@@ -24,9 +22,8 @@ export async function restoreCommand(arg: string | undefined, o: RestoreOptions)
   const name = streamNameFrom(arg, o.name, 'restore');
   const thaw = thawOptionsFrom(o);
   const prices = await loadPrices(o.prices);
-  const protection = protectionFrom({ key: o.key }, 'get');
-  const { store, prefix } = await openStore(storeSpecFrom(o));
-  const { layout, manifest } = await openStream(store, prefix, name, protection);
+  const { layout, manifest, target: where } = await openStreamRef(o, name);
+  const store = where.store;
   const target = { store, layout, manifest };
   const chunks = await surveyForThaw(target);
   if (o.dryRun) {

@@ -1,19 +1,19 @@
-import { parseWorkers, storeSpecFrom, type RawStoreOptions } from '../cli/common-options.js';
-import { protectionFrom } from '../cli/key-source.js';
+import { parseWorkers } from '../cli/common-options.js';
 import { ExitCode, S3ductError } from '../errors.js';
 import type { StreamLayout } from '../format/layout.js';
 import type { Manifest } from '../format/manifest.js';
 import { getStream } from '../pipeline/get-stream.js';
 import { Semaphore } from '../pipeline/semaphore.js';
-import { openStore } from '../store/open-store.js';
 import type { ObjectInfo, Store } from '../store/store.js';
 import { createProgress } from '../ui/progress.js';
 import { checkChunkObject, exitCodeFor, formatReport, problemCount, type ChunkResult, type VerifyReport } from './verify-report.js';
-import { openStream } from './stream-access.js';
+import type { OpenStream } from './stream-access.js';
+import { openStreamRef } from './stream-resolve.js';
+import type { TargetOptions } from './target.js';
+import { streamNameFrom } from './thaw-flow.js';
 
-export interface VerifyOptions extends RawStoreOptions {
+export interface VerifyOptions extends TargetOptions {
   name?: string;
-  key?: string;
   quick?: boolean;
   json?: boolean;
   downloadWorkers: string;
@@ -31,26 +31,26 @@ const DISCARD = { write: async () => {} };
  * without --quick every chunk is also read back through the same pipeline `get` uses.
  * The report goes to stdout (text or --json); any problem ends in a non-zero exit.
  */
-export async function verifyCommand(o: VerifyOptions): Promise<void> {
-  if (!o.name) throw new S3ductError('verify needs --name NAME of the stream', ExitCode.usage);
-  const protection = protectionFrom({ key: o.key }, 'get');
+export async function verifyCommand(arg: string | undefined, o: VerifyOptions): Promise<void> {
+  const name = streamNameFrom(arg, o.name, 'verify');
   const workers = parseWorkers(o.downloadWorkers, '--download-workers', 4);
-  const { store, prefix } = await openStore(storeSpecFrom(o));
-  const opened = await openStream(store, prefix, o.name, protection);
+  // The stream by name or private id, from a profile or the store/key flags, as get finds it.
+  const opened = await openStreamRef(o, name);
+  const store = opened.target.store;
   const { chunks, extraObjects } = await checkObjects(store, opened.layout, opened.manifest, workers);
 
   let report: VerifyReport;
   if (o.quick) {
-    report = finish(o.name, 'quick', chunks, extraObjects);
+    report = finish(name, 'quick', chunks, extraObjects);
   } else {
     const full = await readEverything(store, opened, workers, o.progress);
     // The metadata pass still speaks for chunks the read never reached (e.g. every missing one).
     const merged = chunks.map((c, i) => (c.status !== 'ok' ? c : full.chunks[i]!));
-    report = finish(o.name, 'full', merged, extraObjects, full.streamProblem);
+    report = finish(name, 'full', merged, extraObjects, full.streamProblem);
   }
   process.stdout.write(o.json ? JSON.stringify(report) + '\n' : formatReport(report, o.quiet));
   const code = exitCodeFor(report);
-  if (code !== ExitCode.ok) throw new S3ductError(`verify "${o.name}": ${problemCount(report)} problem(s) found (see the report on stdout)`, code);
+  if (code !== ExitCode.ok) throw new S3ductError(`verify "${name}": ${problemCount(report)} problem(s) found (see the report on stdout)`, code);
 }
 
 function finish(stream: string, level: 'quick' | 'full', chunks: ChunkResult[], extraObjects: string[], streamProblem?: string): VerifyReport {
@@ -91,7 +91,7 @@ async function checkObjects(store: Store, layout: StreamLayout, m: Manifest, wor
  * getStream stops at the first failure; chunks are verified in order, so the failure belongs
  * to the first chunk it has not reported verified (or, after the last one, to the totals).
  */
-async function readEverything(store: Store, s: Awaited<ReturnType<typeof openStream>>, workers: number, showProgress: boolean) {
+async function readEverything(store: Store, s: OpenStream, workers: number, showProgress: boolean) {
   const n = s.manifest.chunks.length;
   const results: ChunkResult[] = s.manifest.chunks.map((c) => ({ index: c.index, key: s.layout.chunk(c.index), status: 'not-checked' }));
   let verified = 0;
@@ -99,7 +99,9 @@ async function readEverything(store: Store, s: Awaited<ReturnType<typeof openStr
   const progress = await createProgress({ verb: 'verify', enabled: showProgress, totalBytes: s.manifest.stream.size });
   try {
     await getStream({
-      ...s,
+      layout: s.layout,
+      manifest: s.manifest,
+      codec: s.codec,
       store,
       sink: DISCARD,
       concurrency: workers,

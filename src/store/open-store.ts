@@ -1,6 +1,7 @@
 import * as path from 'node:path';
 import { usageError } from '../errors.js';
 import { normalizePrefix } from '../format/layout.js';
+import type { S3StoreOptions } from './s3-store.js';
 import type { Store } from './store.js';
 
 export interface StoreSpec {
@@ -14,6 +15,7 @@ export interface StoreSpec {
   readonly checksumMode: 'when_supported' | 'when_required';
   readonly partSize: number;
   readonly uploadSlots: number;
+  readonly credentials?: S3StoreOptions['credentials'];
 }
 
 export interface OpenedStore {
@@ -52,6 +54,7 @@ export async function openStore(s: StoreSpec): Promise<OpenedStore> {
       checksumMode: s.checksumMode,
       partSize: s.partSize,
       uploadSlots: s.uploadSlots,
+      credentials: s.credentials,
     }),
     prefix: normalizePrefix(prefix),
   };

@@ -36,6 +36,8 @@ export interface S3StoreOptions {
   readonly partSize: number;
   /** Parts uploading at once across all objects: bounds memory at partSize × (this + 1). */
   readonly uploadSlots: number;
+  /** From a profile; otherwise the SDK's default chain (environment, ~/.aws, roles). */
+  readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string; readonly sessionToken?: string };
 }
 
 /**
@@ -63,6 +65,7 @@ export class S3Store implements Store {
       maxAttempts: o.retries + 1,
       // Without these a stalled connection waits forever; a timeout is retried like a reset.
       requestHandler: { connectionTimeout: 15_000, requestTimeout: requestTimeoutMs(), throwOnRequestTimeout: true } as any,
+      ...(o.credentials ? { credentials: o.credentials } : {}),
       requestChecksumCalculation: mode,
       responseChecksumValidation: mode,
     });

@@ -109,3 +109,8 @@ export interface Store {
   /** Aborts every incomplete upload under `prefix`; returns how many. */
   abortUploads(prefix: string): Promise<number>;
 }
+
+/** The folders directly under `prefix`: a stream walk that never enumerates any folder's objects. */
+export async function* childFolders(store: Store, prefix: string): AsyncIterable<string> {
+  for await (const e of store.listFolder(prefix)) if (e.kind === 'folder') yield e.prefix;
+}

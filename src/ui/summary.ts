@@ -34,6 +34,7 @@ export function printSummary(format: SummaryFormat, verb: string, m: Manifest, s
     `  sha256   ${m.stream.sha256}`,
     `  sha3-256 ${m.stream.sha3_256}`,
     `  chain    ${m.stream.chain}`,
+    ...(typeof extra.id === 'string' && extra.id !== m.name ? [`  id       ${extra.id}`] : []),
   ];
   process.stderr.write(lines.join('\n') + '\n');
 }

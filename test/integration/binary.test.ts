@@ -47,6 +47,18 @@ describe('single executable (npm run build:binary)', () => {
     const wrong = run(['get', ...store, '--key', `hex:${'0'.repeat(64)}`]);
     assert.equal(wrong.status, 8);
     assert.equal(wrong.stderr.toString().trim().split('\n').length, 1);
+    // A password profile: argon2 (the embedded native addon) derives the key inside the binary.
+    const prof = { ...env, S3DUCT_KEY: undefined, XDG_CONFIG_HOME: path.join(cwd, 'cfg'), PW: 'correct horse' };
+    const runP = (args: string[], input?: Buffer) => spawnSync(bin, [...args, '--password-env', 'PW'], { cwd, env: prof, input, maxBuffer: 64 << 20 });
+    const init = runP(['init', '--store', 'file:pstore']);
+    assert.equal(init.status, 0, init.stderr.toString());
+    const pput = runP(['put', '--name', 'p/one', '--summary', 'none'], data);
+    assert.equal(pput.status, 0, pput.stderr.toString());
+    const pget = runP(['get', 'p/one', '--summary', 'none']);
+    assert.equal(pget.status, 0, pget.stderr.toString());
+    assert.ok(pget.stdout.equals(data), 'restored bytes differ (profile)');
+    const badPw = spawnSync(bin, ['get', 'p/one', '--password-env', 'PW'], { cwd, env: { ...prof, PW: 'wrong' } });
+    assert.equal(badPw.status, 8, badPw.stderr.toString());
   });
 
   test('the embedded argon2 addon loads from a private temporary file that is removed', async () => {

@@ -1,0 +1,86 @@
+import { openManifest, type Protection } from '../crypto/stream-codec.js';
+import { ExitCode, S3ductError, integrityError, notFoundError } from '../errors.js';
+import { StreamLayout } from '../format/layout.js';
+import { streamIdOfPrivateId } from '../format/private-id.js';
+import { childFolders, type Store } from '../store/store.js';
+import { openStream, type OpenStream } from './stream-access.js';
+import { openTarget, type Target, type TargetOptions } from './target.js';
+
+/** One private stream found under a prefix, as `list` shows it. */
+export type PrivateEntry =
+  | ({ readonly kind: 'stream'; readonly id: string } & OpenStream)
+  /** Chunks but no manifest: a put that has not finished (or is running). */
+  | { readonly kind: 'unfinished'; readonly id: string }
+  /** A manifest this key cannot open: another profile's stream in a shared bucket, or damage. */
+  | { readonly kind: 'foreign'; readonly id: string; readonly reason: string };
+
+/**
+ * Reads the manifest of the private stream `id` and checks it belongs there: the stream id
+ * inside the authenticated manifest must be the one the object key names, so a manifest
+ * copied under another id is refused (the counterpart of the name check for named streams).
+ */
+export async function openPrivateStream(store: Store, prefix: string, id: string, protection: Protection): Promise<OpenStream> {
+  const streamId = streamIdOfPrivateId(id);
+  if (!streamId) throw integrityError(`"${id}" is not a private stream id`);
+  const layout = new StreamLayout(prefix, id);
+  let bytes: Buffer;
+  try {
+    bytes = await store.get(layout.manifest);
+  } catch (e) {
+    if (e instanceof S3ductError && e.exitCode === ExitCode.notFound) {
+      const started = await store.head(layout.chunk(0));
+      throw notFoundError(started ? `stream ${id} at ${store.location}: its put never finished (chunks exist, no manifest)` : `no stream ${id} at ${store.location}`);
+    }
+    throw e;
+  }
+  const { manifest, codec } = openManifest(bytes, protection, `stream ${id} manifest`);
+  if (manifest.streamId !== streamId.toString('hex')) throw integrityError(`stream ${id}: manifest belongs to another stream (moved or replaced)`);
+  return { layout, manifest, codec };
+}
+
+/**
+ * Every private stream directly under `prefix`, reading one manifest per stream and never a
+ * chunk listing. Keys that are not private ids (other programs' objects, named streams) are
+ * passed over without a request.
+ */
+export async function* listPrivateStreams(store: Store, prefix: string, protection: Protection): AsyncIterable<PrivateEntry> {
+  for await (const dir of childFolders(store, prefix)) {
+    const id = dir.slice(prefix.length, -1);
+    if (!streamIdOfPrivateId(id)) continue;
+    try {
+      yield { kind: 'stream', id, ...(await openPrivateStream(store, prefix, id, protection)) };
+    } catch (e) {
+      if (!(e instanceof S3ductError) || e.exitCode === ExitCode.failure) throw e; // store trouble is not "foreign"
+      if (e.exitCode === ExitCode.notFound) yield { kind: 'unfinished', id };
+      else yield { kind: 'foreign', id, reason: e.message };
+    }
+  }
+}
+
+/** Newest first, by completion time: the order `list` shows versions and `get NAME` picks. */
+export function newestFirst<T extends { manifest: { completedAt: string } }>(a: T, b: T): number {
+  return b.manifest.completedAt.localeCompare(a.manifest.completedAt);
+}
+
+/**
+ * What a command names as a stream → the stream. A private id opens that stream directly;
+ * with private names a name means its newest complete version; otherwise the name is the
+ * object key (named streams, docs/FORMAT.md section 1).
+ */
+export async function resolveStream(t: Pick<Target, 'store' | 'prefix' | 'protection' | 'privateNames'>, ref: string): Promise<OpenStream & { id: string }> {
+  if (streamIdOfPrivateId(ref)) return { id: ref, ...(await openPrivateStream(t.store, t.prefix, ref, t.protection)) };
+  if (!t.privateNames) return { id: ref, ...(await openStream(t.store, t.prefix, ref, t.protection)) };
+  const matches: Array<OpenStream & { id: string }> = [];
+  for await (const e of listPrivateStreams(t.store, t.prefix, t.protection)) if (e.kind === 'stream' && e.manifest.name === ref) matches.push(e);
+  if (!matches.length) throw notFoundError(`no stream named "${ref}" at ${t.store.location}`);
+  return matches.sort(newestFirst)[0]!;
+}
+
+/**
+ * The one call for a command that acts on one stream (get, head, restore, verify): the store
+ * and key from the profile or the flags (openTarget), then the stream by name or id.
+ */
+export async function openStreamRef(o: TargetOptions, ref: string): Promise<OpenStream & { id: string; target: Target }> {
+  const target = await openTarget(o, 'read');
+  return { ...(await resolveStream(target, ref)), target };
+}
