@@ -25,6 +25,24 @@ export function addKeyOption(cmd: Command): Command {
   return cmd.addOption(new Option('--key <spec>', 'AES-256-GCM key: hex:<64 hex>, file:<path> or env:<VAR>').env('S3DUCT_KEY'));
 }
 
+/** age public-key or passphrase encryption (put: recipients; get: identities). */
+export function addAgeOptions(cmd: Command, verb: 'put' | 'get'): Command {
+  if (verb === 'put')
+    cmd
+      .option('--age-recipient <recipient>', 'encrypt with age to this public key, age1… or post-quantum age1pq1… (repeatable)', collect, [])
+      .option('--age-recipients-file <file>', 'encrypt with age to every recipient in FILE, one per line, # comments (repeatable)', collect, []);
+  return cmd
+    .option(
+      '--age-identity <file>',
+      verb === 'put' ? 'age identity file: encrypt to its public keys (repeatable)' : 'age identity file (age-keygen output) to decrypt with (repeatable)',
+      collect,
+      [],
+    )
+    .option('--age-passphrase-env <var>', 'age passphrase (scrypt), read from environment variable VAR');
+}
+
+export const collect = (v: string, prev: string[]) => [...prev, v];
+
 export function addSummaryOption(cmd: Command): Command {
   return cmd.addOption(new Option('--summary <format>', 'summary on stderr').choices(['text', 'json', 'none']).default('text'));
 }

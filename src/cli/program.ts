@@ -1,12 +1,11 @@
 import { Command, Option } from 'commander';
 import { EXIT_CODE_TABLE } from '../errors.js';
-import { addKeyOption, addStoreOptions, addSummaryOption } from './common-options.js';
+import { addAgeOptions, addKeyOption, addStoreOptions, addSummaryOption, collect } from './common-options.js';
 
 export const VERSION = '0.1.0';
 
 const exitCodeHelp = () => '\nExit codes:\n' + EXIT_CODE_TABLE.map(([c, d]) => `  ${String(c).padStart(2)}  ${d}`).join('\n') + '\n';
 
-const collect = (v: string, prev: string[]) => [...prev, v];
 
 /**
  * The command definitions: parsing and dispatch only. Each action imports its command module
@@ -21,7 +20,7 @@ export function buildProgram(): Command {
     .addHelpText('after', exitCodeHelp)
     .showHelpAfterError('(run with --help for usage)');
 
-  const put = addSummaryOption(addKeyOption(addStoreOptions(new Command('put'))))
+  const put = addSummaryOption(addAgeOptions(addKeyOption(addStoreOptions(new Command('put'))), 'put'))
     .description('read stdin (or FILE) and store it as an encrypted, chunked stream')
     .argument('[file]', 'file to read instead of stdin')
     .option('-n, --name <name>', 'stream name, e.g. host1/daily')
@@ -38,7 +37,7 @@ export function buildProgram(): Command {
       await putCommand(file, { ...opts, progress: !cmd.optsWithGlobals().quiet });
     });
 
-  const get = addSummaryOption(addKeyOption(addStoreOptions(new Command('get'))))
+  const get = addSummaryOption(addAgeOptions(addKeyOption(addStoreOptions(new Command('get'))), 'get'))
     .description('restore a stream to stdout (or --output FILE), verifying every chunk, the chain and the totals')
     .option('-n, --name <name>', 'stream name')
     .option('-o, --output <file>', 'write to FILE (renamed into place only once fully verified)')

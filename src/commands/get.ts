@@ -1,4 +1,5 @@
 import { protectionFrom } from '../cli/key-source.js';
+import type { RawAgeOptions } from '../cli/age-source.js';
 import { parseWorkers, storeSpecFrom, type RawStoreOptions } from '../cli/common-options.js';
 import { usageError } from '../errors.js';
 import { getStream, rangeReads, type RangedObject } from '../pipeline/get-stream.js';
@@ -12,7 +13,7 @@ import { orderedPrefetch } from '../pipeline/ordered-prefetch.js';
 import type { Store } from '../store/store.js';
 import { notFoundError } from '../errors.js';
 
-export interface GetOptions extends RawStoreOptions {
+export interface GetOptions extends RawStoreOptions, RawAgeOptions {
   name?: string;
   key?: string;
   decrypt: boolean;
@@ -28,7 +29,7 @@ const RANGE_SIZE = 8 * 1024 * 1024;
 export async function getCommand(o: GetOptions): Promise<void> {
   const started = Date.now();
   if (!o.name) throw usageError('get needs --name NAME of the stream');
-  const protection = protectionFrom({ key: o.key, encrypt: o.decrypt }, 'get');
+  const protection = await protectionFrom({ ...o, encrypt: o.decrypt }, 'get');
   const workers = parseWorkers(o.downloadWorkers, '--download-workers', 4);
   const { store, prefix } = await openStore(storeSpecFrom(o));
   if (o.decrypt === false) return rawDownload(store, new StreamLayout(prefix, validateStreamName(o.name)), o.output, workers);

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { protectionFrom } from '../cli/key-source.js';
+import type { RawAgeOptions } from '../cli/age-source.js';
 import { parseWorkers, storeSpecFrom, type RawStoreOptions } from '../cli/common-options.js';
 import { codecForPut } from '../crypto/stream-codec.js';
 import { conflictError, usageError } from '../errors.js';
@@ -14,7 +15,7 @@ import { formatBytes, parseSize } from '../units.js';
 import { openInput } from './input-source.js';
 import { warn } from '../ui/log.js';
 
-export interface PutOptions extends RawStoreOptions {
+export interface PutOptions extends RawStoreOptions, RawAgeOptions {
   name?: string;
   key?: string;
   encrypt: boolean;
@@ -49,20 +50,20 @@ export async function putCommand(file: string | undefined, o: PutOptions): Promi
   if (chunkSize < 1 || chunkSize > MAX_CHUNK) throw usageError('--chunk-size must be between 1 byte and 5T');
   const storageClass = parseStorageClass(o.storageClass);
   const tags = parseTags(o.tag);
-  const protection = protectionFrom(o, 'put');
+  const protection = await protectionFrom(o, 'put');
   const workers = parseWorkers(o.uploadWorkers, '--upload-workers', 4);
   const { store, prefix } = await openStore(storeSpecFrom(o, workers));
   const input = await openInput(file);
 
   if (protection.mode === 'none' && o.encrypt !== false)
-    warn('WARNING: no --key given: this backup will be stored UNENCRYPTED. Pass --key to encrypt it, or --no-encrypt to say you mean it.');
+    warn('WARNING: no --key or --age-… option given: this backup will be stored UNENCRYPTED. Pass --key or --age-recipient to encrypt it, or --no-encrypt to say you mean it.');
 
   const layout = new StreamLayout(prefix, name);
   if (!o.overwrite && (await store.head(layout.manifest)))
     throw conflictError(`stream "${name}" already exists at ${store.location}; choose another --name, or pass --overwrite to replace it`);
 
   const streamId = randomBytes(16);
-  const codec = codecForPut(protection, streamId);
+  const codec = await codecForPut(protection, streamId);
   const progress = await createProgress({ verb: 'put', enabled: o.progress, totalBytes: input.expectedSize });
   const reader = new ByteReader(input.data);
   let manifest;

@@ -27,7 +27,7 @@ export async function openStream(store: Store, prefix: string, name: string, pro
     }
     throw e;
   }
-  const { manifest, codec } = openManifest(bytes, protection, `stream "${name}" manifest`);
+  const { manifest, codec } = await openManifest(bytes, protection, `stream "${name}" manifest`);
   if (manifest.name !== name) throw new S3ductError(`stream "${name}": manifest is for "${manifest.name}" (moved or replaced)`, ExitCode.integrity);
   return { layout, manifest, codec };
 }

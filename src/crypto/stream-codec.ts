@@ -1,5 +1,7 @@
 import { authError, integrityError, usageError } from '../errors.js';
 import { parseManifest, serializeManifest, type EncryptionInfo, type Manifest } from '../format/manifest.js';
+import { ageHeaderLength, ageRecipientIds, looksLikeAge, newAgeStreamKey, unwrapAgeFileKey, type AgeKeys } from './age-header.js';
+import { AgeOpener, AgeSealer, ageChainKey, ageObjectSize, sealAgeObject, type AgeStreamKey } from './age-payload.js';
 import { deriveStreamKeys, keyFingerprint, publicChainKey, type StreamKeys } from './kdf.js';
 import {
   FinalMark,
@@ -14,7 +16,10 @@ import {
 } from './segmented-aead.js';
 
 /** What the user asked for: the key material, never printed or stored. */
-export type Protection = { readonly mode: 'none' } | { readonly mode: 'aes-256-gcm'; readonly key: Buffer };
+export type Protection =
+  | { readonly mode: 'none' }
+  | { readonly mode: 'aes-256-gcm'; readonly key: Buffer }
+  | { readonly mode: 'age'; readonly keys: AgeKeys };
 
 /** Turns one chunk's plaintext into the bytes stored for it, piece by piece. */
 export interface ChunkEncoder {
@@ -80,8 +85,48 @@ function aesCodec(userKey: Buffer, streamId: Buffer, keys: StreamKeys = deriveSt
   };
 }
 
-export function codecForPut(p: Protection, streamId: Buffer): StreamCodec {
-  return p.mode === 'none' ? plainCodec(streamId) : aesCodec(p.key, streamId);
+/**
+ * Every object of an age stream is a standalone age file sharing the stream's one header
+ * (see age-payload.ts for why that is safe); the manifest is one more such file.
+ */
+function ageCodec(key: AgeStreamKey, encryption: EncryptionInfo & { mode: 'age' }): StreamCodec {
+  return {
+    encryption,
+    chainKey: ageChainKey(key.fileKey),
+    storedSize: (n) => ageObjectSize(key, n),
+    encoder(index) {
+      const s = new AgeSealer(key, { kind: 'chunk', index });
+      return { start: () => s.start(), update: (b) => s.update(b), final: () => [s.final()] };
+    },
+    decoder(index) {
+      // The last-chunk mark has no place in an age file; the manifest's chunk count covers it.
+      const o = new AgeOpener(key, { kind: 'chunk', index }, `chunk ${index}`);
+      return { update: (b) => o.update(b), final: () => [o.final()] };
+    },
+    sealManifest: (m) => sealAgeObject(key, { kind: 'manifest' }, serializeManifest(m)),
+  };
+}
+
+export async function codecForPut(p: Protection, streamId: Buffer): Promise<StreamCodec> {
+  switch (p.mode) {
+    case 'none':
+      return plainCodec(streamId);
+    case 'aes-256-gcm':
+      return aesCodec(p.key, streamId);
+    case 'age':
+      return ageCodec(await newAgeStreamKey(p.keys), { mode: 'age', segmentSize: SEGMENT_SIZE, recipients: ageRecipientIds(p.keys) });
+  }
+}
+
+const GIVE_AGE = 'give --age-identity FILE (or --age-passphrase-env VAR)';
+
+async function openAgeManifest(bytes: Buffer, keys: AgeKeys, what: string): Promise<{ manifest: Manifest; codec: StreamCodec }> {
+  const header = Buffer.from(bytes.subarray(0, ageHeaderLength(bytes, what)));
+  const key: AgeStreamKey = { header, fileKey: await unwrapAgeFileKey(header, keys, what) };
+  const o = new AgeOpener(key, { kind: 'manifest' }, what);
+  const manifest = parseManifest(Buffer.concat([...o.update(bytes), o.final()]), what);
+  if (manifest.encryption.mode !== 'age') throw integrityError(`${what}: age-encrypted manifest claims a ${manifest.encryption.mode} stream`);
+  return { manifest, codec: ageCodec(key, manifest.encryption) };
 }
 
 /**
@@ -89,7 +134,11 @@ export function codecForPut(p: Protection, streamId: Buffer): StreamCodec {
  * for its chunks. A reader holding a key refuses a plaintext manifest: otherwise whoever can
  * write to the bucket could swap in a plaintext stream of their own.
  */
-export function openManifest(bytes: Buffer, p: Protection, what: string): { manifest: Manifest; codec: StreamCodec } {
+export async function openManifest(bytes: Buffer, p: Protection, what: string): Promise<{ manifest: Manifest; codec: StreamCodec }> {
+  if (looksLikeAge(bytes)) {
+    if (p.mode !== 'age') throw usageError(`${what}: the stream is age-encrypted; ${GIVE_AGE}`);
+    return openAgeManifest(bytes, p.keys, what);
+  }
   const sealed = bytes.length >= HEADER_SIZE && bytes.toString('latin1', 0, 4) === 'S3DM';
   if (!sealed) {
     if (bytes[0] !== 0x7b /* { */) throw integrityError(`${what}: not an s3duct manifest`);
@@ -99,7 +148,7 @@ export function openManifest(bytes: Buffer, p: Protection, what: string): { mani
     if (manifest.encryption.mode !== 'none') throw integrityError(`${what}: plaintext manifest claims an encrypted stream`);
     return { manifest, codec: plainCodec(Buffer.from(manifest.streamId, 'hex')) };
   }
-  if (p.mode === 'none') throw usageError(`${what}: the stream is encrypted; give --key`);
+  if (p.mode !== 'aes-256-gcm') throw usageError(`${what}: the stream is encrypted with a symmetric key; give --key`);
   const header = decodeHeader(bytes, what);
   const keys = deriveStreamKeys(p.key, header.streamId);
   if (!header.keyCheck.equals(keys.check)) throw authError(`${what}: wrong key for this stream`);

@@ -1,0 +1,86 @@
+import { createHash } from 'node:crypto';
+import { Decrypter, Encrypter } from 'age-encryption';
+import { authError, integrityError } from '../errors.js';
+import type { AgeStreamKey } from './age-payload.js';
+
+/**
+ * age headers through the age-encryption package (stanzas, X25519, ML-KEM-768 + X25519,
+ * scrypt, the header MAC); the payload is ours (age-payload.ts).
+ */
+
+/** What an age stream is encrypted to (put) or opened with (get). Never printed. */
+export type AgeKeys =
+  | {
+      readonly kind: 'public-key';
+      /** `age1…` / `age1pq1…` strings: what put encrypts to. */
+      readonly recipients: readonly string[];
+      /** `AGE-SECRET-KEY-…` strings: what get decrypts with. */
+      readonly identities: readonly string[];
+    }
+  | { readonly kind: 'passphrase'; readonly passphrase: string };
+
+const VERSION_LINE = 'age-encryption.org/v1\n';
+const MAC_LINE = '\n--- ';
+
+export function looksLikeAge(bytes: Buffer): boolean {
+  return bytes.length >= VERSION_LINE.length && bytes.toString('latin1', 0, VERSION_LINE.length) === VERSION_LINE;
+}
+
+/** Length of the header at the start of an age file: through the newline ending the MAC line. */
+export function ageHeaderLength(bytes: Buffer, what: string): number {
+  if (!looksLikeAge(bytes)) throw integrityError(`${what}: not an age file`);
+  const mac = bytes.indexOf(MAC_LINE, 0, 'latin1');
+  const end = mac < 0 ? -1 : bytes.indexOf(0x0a, mac + MAC_LINE.length);
+  if (end < 0) throw integrityError(`${what}: truncated age header`);
+  return end + 1;
+}
+
+/**
+ * A fresh file key and the header wrapping it for `keys`. The package draws the file key
+ * itself; for recipients a stanza-less extra recipient observes it, for a passphrase (the
+ * package allows nothing beside scrypt) the header is unwrapped once more.
+ */
+export async function newAgeStreamKey(keys: AgeKeys): Promise<AgeStreamKey> {
+  const e = new Encrypter();
+  let observed: Uint8Array | undefined;
+  if (keys.kind === 'passphrase') e.setPassphrase(keys.passphrase);
+  else {
+    for (const r of keys.recipients) e.addRecipient(r);
+    e.addRecipient({ wrapFileKey: (k) => ((observed = k), []) });
+  }
+  const empty = Buffer.from(await e.encrypt(new Uint8Array(0)));
+  const header = empty.subarray(0, ageHeaderLength(empty, 'new age header'));
+  const fileKey = observed ?? (await unwrapAgeFileKey(header, keys, 'new age header'));
+  return { header: Buffer.from(header), fileKey: Buffer.from(fileKey) };
+}
+
+/** Unwraps the file key of `header` with the user's identities or passphrase. */
+export async function unwrapAgeFileKey(header: Buffer, keys: AgeKeys, what: string): Promise<Buffer> {
+  const d = new Decrypter();
+  if (keys.kind === 'passphrase') d.addPassphrase(keys.passphrase);
+  else for (const i of keys.identities) d.addIdentity(i);
+  try {
+    return Buffer.from(await d.decryptHeader(header));
+  } catch (e: any) {
+    const msg = String(e?.message ?? e);
+    if (/no identity matched/.test(msg)) {
+      const scrypt = header.includes('\n-> scrypt ');
+      if (scrypt && keys.kind !== 'passphrase') throw authError(`${what}: no identity matches: the stream is passphrase-encrypted; give --age-passphrase-env`);
+      if (!scrypt && keys.kind === 'passphrase') throw authError(`${what}: no identity matches: the stream is encrypted to age recipients; give --age-identity`);
+      throw authError(`${what}: no identity matches this stream's recipients${keys.kind === 'passphrase' ? ' (wrong passphrase)' : ''}`);
+    }
+    if (/HMAC/.test(msg)) throw integrityError(`${what}: age header MAC does not verify (header modified)`);
+    throw integrityError(`${what}: invalid age header (${msg})`);
+  }
+}
+
+/**
+ * A short, non-secret name for a recipient, recorded in the manifest: the stanza type and
+ * 16 bytes of SHA-256 of the recipient string (post-quantum recipients are ~2 KB long).
+ */
+export function ageRecipientIds(keys: AgeKeys): string[] {
+  if (keys.kind === 'passphrase') return ['scrypt'];
+  return keys.recipients.map(
+    (r) => `${r.startsWith('age1pq1') ? 'mlkem768x25519' : 'X25519'}:${createHash('sha256').update(r).digest('hex').slice(0, 32)}`,
+  );
+}
