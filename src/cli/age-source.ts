@@ -2,18 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Decrypter, Encrypter, identityToRecipient } from 'age-encryption';
 import type { AgeKeys } from '../crypto/age-header.js';
 import { usageError } from '../errors.js';
-
-/** The age options as commander hands them over. */
-export interface RawAgeOptions {
-  ageRecipient?: string[];
-  ageRecipientsFile?: string[];
-  ageIdentity?: string[];
-  agePassphraseEnv?: string;
-}
-
-export function anyAgeOption(o: RawAgeOptions): boolean {
-  return !!(o.ageRecipient?.length || o.ageRecipientsFile?.length || o.ageIdentity?.length || o.agePassphraseEnv);
-}
+import { anyAgeOption, type RawAgeOptions } from './common-options.js';
 
 interface Line {
   readonly text: string;

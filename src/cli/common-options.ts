@@ -25,6 +25,18 @@ export function addKeyOption(cmd: Command): Command {
   return cmd.addOption(new Option('--key <spec>', 'AES-256-GCM key: hex:<64 hex>, file:<path> or env:<VAR>').env('S3DUCT_KEY'));
 }
 
+/** The age options as commander hands them over. */
+export interface RawAgeOptions {
+  ageRecipient?: string[];
+  ageRecipientsFile?: string[];
+  ageIdentity?: string[];
+  agePassphraseEnv?: string;
+}
+
+export function anyAgeOption(o: RawAgeOptions): boolean {
+  return !!(o.ageRecipient?.length || o.ageRecipientsFile?.length || o.ageIdentity?.length || o.agePassphraseEnv);
+}
+
 /** age public-key or passphrase encryption (put: recipients; get: identities). */
 export function addAgeOptions(cmd: Command, verb: 'put' | 'get'): Command {
   if (verb === 'put')

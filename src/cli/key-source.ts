@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Protection } from '../crypto/stream-codec.js';
 import { usageError } from '../errors.js';
-import { ageKeysFrom, anyAgeOption, type RawAgeOptions } from './age-source.js';
+import { anyAgeOption, type RawAgeOptions } from './common-options.js';
 
 const HEX_KEY = /^[0-9a-fA-F]{64}$/;
 
@@ -47,6 +47,9 @@ export async function protectionFrom(opts: { key?: string; encrypt?: boolean } &
   const off = verb === 'put' ? '--no-encrypt' : '--no-decrypt';
   if (opts.key !== undefined && age) throw usageError('--key and the --age-… options contradict each other; give one');
   if ((opts.key !== undefined || age) && opts.encrypt === false) throw usageError(`${age ? 'the --age-… options' : '--key'} and ${off} contradict each other; give one`);
-  if (age) return { mode: 'age', keys: (await ageKeysFrom(opts, verb))! };
+  if (age) {
+    const { ageKeysFrom } = await import('./age-source.js'); // loads age-encryption only when needed
+    return { mode: 'age', keys: (await ageKeysFrom(opts, verb))! };
+  }
   return opts.key !== undefined ? { mode: 'aes-256-gcm', key: readKey(opts.key) } : { mode: 'none' };
 }

@@ -1,5 +1,5 @@
 import { protectionFrom } from '../cli/key-source.js';
-import type { RawAgeOptions } from '../cli/age-source.js';
+import type { RawAgeOptions } from '../cli/common-options.js';
 import { parseWorkers, storeSpecFrom, type RawStoreOptions } from '../cli/common-options.js';
 import { usageError } from '../errors.js';
 import { getStream, rangeReads, type RangedObject } from '../pipeline/get-stream.js';

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { protectionFrom } from '../cli/key-source.js';
-import type { RawAgeOptions } from '../cli/age-source.js';
+import type { RawAgeOptions } from '../cli/common-options.js';
 import { parseWorkers, storeSpecFrom, type RawStoreOptions } from '../cli/common-options.js';
 import { codecForPut } from '../crypto/stream-codec.js';
 import { conflictError, usageError } from '../errors.js';

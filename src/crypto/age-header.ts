@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
 import { Decrypter, Encrypter } from 'age-encryption';
 import { authError, integrityError } from '../errors.js';
-import type { AgeStreamKey } from './age-payload.js';
+import { ageHeaderLength, type AgeStreamKey } from './age-payload.js';
 
 /**
  * age headers through the age-encryption package (stanzas, X25519, ML-KEM-768 + X25519,
- * scrypt, the header MAC); the payload is ours (age-payload.ts).
+ * scrypt, the header MAC); the payload is ours (age-payload.ts). Loaded only for age streams:
+ * the package and its post-quantum code take ~0.2 s to import.
  */
 
 /** What an age stream is encrypted to (put) or opened with (get). Never printed. */
@@ -18,22 +19,6 @@ export type AgeKeys =
       readonly identities: readonly string[];
     }
   | { readonly kind: 'passphrase'; readonly passphrase: string };
-
-const VERSION_LINE = 'age-encryption.org/v1\n';
-const MAC_LINE = '\n--- ';
-
-export function looksLikeAge(bytes: Buffer): boolean {
-  return bytes.length >= VERSION_LINE.length && bytes.toString('latin1', 0, VERSION_LINE.length) === VERSION_LINE;
-}
-
-/** Length of the header at the start of an age file: through the newline ending the MAC line. */
-export function ageHeaderLength(bytes: Buffer, what: string): number {
-  if (!looksLikeAge(bytes)) throw integrityError(`${what}: not an age file`);
-  const mac = bytes.indexOf(MAC_LINE, 0, 'latin1');
-  const end = mac < 0 ? -1 : bytes.indexOf(0x0a, mac + MAC_LINE.length);
-  if (end < 0) throw integrityError(`${what}: truncated age header`);
-  return end + 1;
-}
 
 /**
  * A fresh file key and the header wrapping it for `keys`. The package draws the file key

@@ -55,6 +55,22 @@ export function ageNonceMatches(fileKey: Buffer, role: AgeObjectRole, nonce: Buf
   return timingSafeEqual(roleTag(fileKey, role, nonce.subarray(0, RANDOM_PART)), nonce.subarray(RANDOM_PART));
 }
 
+const VERSION_LINE = 'age-encryption.org/v1\n';
+const MAC_LINE = '\n--- ';
+
+export function looksLikeAge(bytes: Buffer): boolean {
+  return bytes.length >= VERSION_LINE.length && bytes.toString('latin1', 0, VERSION_LINE.length) === VERSION_LINE;
+}
+
+/** Length of the header at the start of an age file: through the newline ending the MAC line. */
+export function ageHeaderLength(bytes: Buffer, what: string): number {
+  if (!looksLikeAge(bytes)) throw integrityError(`${what}: not an age file`);
+  const mac = bytes.indexOf(MAC_LINE, 0, 'latin1');
+  const end = mac < 0 ? -1 : bytes.indexOf(0x0a, mac + MAC_LINE.length);
+  if (end < 0) throw integrityError(`${what}: truncated age header`);
+  return end + 1;
+}
+
 export function ageObjectSize(key: AgeStreamKey, plainLength: number): number {
   return key.header.length + AGE_NONCE_SIZE + segmentedSize(plainLength);
 }

@@ -1,7 +1,7 @@
 import { authError, integrityError, usageError } from '../errors.js';
 import { parseManifest, serializeManifest, type EncryptionInfo, type Manifest } from '../format/manifest.js';
-import { ageHeaderLength, ageRecipientIds, looksLikeAge, newAgeStreamKey, unwrapAgeFileKey, type AgeKeys } from './age-header.js';
-import { AgeOpener, AgeSealer, ageChainKey, ageObjectSize, sealAgeObject, type AgeStreamKey } from './age-payload.js';
+import type { AgeKeys } from './age-header.js';
+import { AgeOpener, AgeSealer, ageChainKey, ageHeaderLength, ageObjectSize, looksLikeAge, sealAgeObject, type AgeStreamKey } from './age-payload.js';
 import { deriveStreamKeys, keyFingerprint, publicChainKey, type StreamKeys } from './kdf.js';
 import {
   FinalMark,
@@ -113,8 +113,10 @@ export async function codecForPut(p: Protection, streamId: Buffer): Promise<Stre
       return plainCodec(streamId);
     case 'aes-256-gcm':
       return aesCodec(p.key, streamId);
-    case 'age':
+    case 'age': {
+      const { newAgeStreamKey, ageRecipientIds } = await import('./age-header.js');
       return ageCodec(await newAgeStreamKey(p.keys), { mode: 'age', segmentSize: SEGMENT_SIZE, recipients: ageRecipientIds(p.keys) });
+    }
   }
 }
 
@@ -122,6 +124,7 @@ const GIVE_AGE = 'give --age-identity FILE (or --age-passphrase-env VAR)';
 
 async function openAgeManifest(bytes: Buffer, keys: AgeKeys, what: string): Promise<{ manifest: Manifest; codec: StreamCodec }> {
   const header = Buffer.from(bytes.subarray(0, ageHeaderLength(bytes, what)));
+  const { unwrapAgeFileKey } = await import('./age-header.js');
   const key: AgeStreamKey = { header, fileKey: await unwrapAgeFileKey(header, keys, what) };
   const o = new AgeOpener(key, { kind: 'manifest' }, what);
   const manifest = parseManifest(Buffer.concat([...o.update(bytes), o.final()]), what);
