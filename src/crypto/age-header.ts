@@ -33,10 +33,22 @@ export async function newAgeStreamKey(keys: AgeKeys): Promise<AgeStreamKey> {
     for (const r of keys.recipients) e.addRecipient(r);
     e.addRecipient({ wrapFileKey: (k) => ((observed = k), []) });
   }
-  const empty = Buffer.from(await e.encrypt(new Uint8Array(0)));
+  const empty = await readToEnd(await e.encrypt(new ReadableStream<Uint8Array>({ start: (c) => c.close() })));
   const header = empty.subarray(0, ageHeaderLength(empty, 'new age header'));
   const fileKey = observed ?? (await unwrapAgeFileKey(header, keys, 'new age header'));
   return { header: Buffer.from(header), fileKey: Buffer.from(fileKey) };
+}
+
+/**
+ * Reads a (tiny) web stream with its reader. Not `encrypt(Uint8Array)`: that path reads
+ * through undici's Response, and after it this process's put ran ~25 old-space GCs per
+ * 128 MiB instead of none (measured: +20% CPU on a whole put).
+ */
+async function readToEnd(stream: ReadableStream<Uint8Array>): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  const reader = stream.getReader();
+  for (let r = await reader.read(); !r.done; r = await reader.read()) parts.push(Buffer.from(r.value));
+  return Buffer.concat(parts);
 }
 
 /** Unwraps the file key of `header` with the user's identities or passphrase. */
