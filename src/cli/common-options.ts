@@ -37,6 +37,14 @@ export function anyAgeOption(o: RawAgeOptions): boolean {
   return !!(o.ageRecipient?.length || o.ageRecipientsFile?.length || o.ageIdentity?.length || o.agePassphraseEnv);
 }
 
+/**
+ * S3DUCT_KEY from the environment yields to age options on the command line (the command
+ * line wins, as for every other option); --key given as a flag beside them is a usage error.
+ */
+export function envKeyYieldsToAge<T extends { key?: string } & RawAgeOptions>(opts: T, cmd: Command): T {
+  return opts.key !== undefined && cmd.getOptionValueSource('key') === 'env' && anyAgeOption(opts) ? { ...opts, key: undefined } : opts;
+}
+
 /** age public-key or passphrase encryption (put: recipients; get: identities). */
 export function addAgeOptions(cmd: Command, verb: 'put' | 'get'): Command {
   if (verb === 'put')

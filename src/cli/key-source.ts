@@ -45,7 +45,7 @@ export function readKey(spec: string): Buffer {
 export async function protectionFrom(opts: { key?: string; encrypt?: boolean } & RawAgeOptions, verb: 'put' | 'get'): Promise<Protection> {
   const age = anyAgeOption(opts);
   const off = verb === 'put' ? '--no-encrypt' : '--no-decrypt';
-  if (opts.key !== undefined && age) throw usageError('--key (or S3DUCT_KEY) and the --age-… options contradict each other; give one');
+  if (opts.key !== undefined && age) throw usageError('--key and the --age-… options contradict each other; give one');
   if ((opts.key !== undefined || age) && opts.encrypt === false) throw usageError(`${age ? 'the --age-… options' : '--key'} and ${off} contradict each other; give one`);
   if (age) {
     const { ageKeysFrom } = await import('./age-source.js'); // loads age-encryption only when needed

@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander';
 import { EXIT_CODE_TABLE } from '../errors.js';
-import { addAgeOptions, addKeyOption, addStoreOptions, addSummaryOption, collect } from './common-options.js';
+import { addAgeOptions, addKeyOption, addStoreOptions, addSummaryOption, collect, envKeyYieldsToAge } from './common-options.js';
 
 export const VERSION = '0.1.0';
 
@@ -34,7 +34,7 @@ export function buildProgram(): Command {
     .addHelpText('after', exitCodeHelp)
     .action(async (file, opts, cmd) => {
       const { putCommand } = await import('../commands/put.js');
-      await putCommand(file, { ...opts, progress: !cmd.optsWithGlobals().quiet });
+      await putCommand(file, { ...envKeyYieldsToAge(opts, cmd), progress: !cmd.optsWithGlobals().quiet });
     });
 
   const get = addSummaryOption(addAgeOptions(addKeyOption(addStoreOptions(new Command('get'))), 'get'))
@@ -46,7 +46,7 @@ export function buildProgram(): Command {
     .addHelpText('after', exitCodeHelp)
     .action(async (opts, cmd) => {
       const { getCommand } = await import('../commands/get.js');
-      await getCommand({ ...opts, progress: !cmd.optsWithGlobals().quiet });
+      await getCommand({ ...envKeyYieldsToAge(opts, cmd), progress: !cmd.optsWithGlobals().quiet });
     });
 
   program.addCommand(put);

@@ -141,6 +141,7 @@ describe('age encryption (local store)', () => {
     const name = await put(['--age-recipient', x25519Recipient]);
     expectOneLineError(await get(name, ['--key', `hex:${KEY_HEX}`]), 3, /age-encrypted; give --age-identity/);
     expectOneLineError(await get(name, []), 3, /age-encrypted; give --age-identity/);
+    await expectRoundTrip(name, ['--age-identity', x25519Key], DATA, { S3DUCT_KEY: `hex:${KEY_HEX}` }); // the flag wins over the environment
     const aes = `k${n++}`;
     assert.equal((await runCli(['put', ...base, '--name', aes, '--key', `hex:${KEY_HEX}`], { input: 'x' })).code, 0);
     expectOneLineError(await get(aes, ['--age-identity', x25519Key]), 3, /symmetric key; give --key/);
