@@ -37,6 +37,44 @@ export function addProfileOptions(cmd: Command): Command {
     .option('--password-env <var>', 'read the profile password from environment variable VAR');
 }
 
+/** The age options as commander hands them over. */
+export interface RawAgeOptions {
+  ageRecipient?: string[];
+  ageRecipientsFile?: string[];
+  ageIdentity?: string[];
+  agePassphraseEnv?: string;
+}
+
+export function anyAgeOption(o: RawAgeOptions): boolean {
+  return !!(o.ageRecipient?.length || o.ageRecipientsFile?.length || o.ageIdentity?.length || o.agePassphraseEnv);
+}
+
+/**
+ * S3DUCT_KEY from the environment yields to age options on the command line (the command
+ * line wins, as for every other option); --key given as a flag beside them is a usage error.
+ */
+export function envKeyYieldsToAge<T extends { key?: string } & RawAgeOptions>(opts: T, cmd: Command): T {
+  return opts.key !== undefined && cmd.getOptionValueSource('key') === 'env' && anyAgeOption(opts) ? { ...opts, key: undefined } : opts;
+}
+
+/** age public-key or passphrase encryption (put: recipients; get: identities). */
+export function addAgeOptions(cmd: Command, verb: 'put' | 'get'): Command {
+  if (verb === 'put')
+    cmd
+      .option('--age-recipient <recipient>', 'encrypt with age to this public key, age1… or post-quantum age1pq1… (repeatable)', collect, [])
+      .option('--age-recipients-file <file>', 'encrypt with age to every recipient in FILE, one per line, # comments (repeatable)', collect, []);
+  return cmd
+    .option(
+      '--age-identity <file>',
+      verb === 'put' ? 'age identity file: encrypt to its public keys (repeatable)' : 'age identity file (age-keygen output) to decrypt with (repeatable)',
+      collect,
+      [],
+    )
+    .option('--age-passphrase-env <var>', 'age passphrase (scrypt), read from environment variable VAR');
+}
+
+export const collect = (v: string, prev: string[]) => [...prev, v];
+
 export function addSummaryOption(cmd: Command): Command {
   return cmd
     .addOption(new Option('--summary <format>', 'summary on stderr').choices(['text', 'json', 'none']).default('text'))

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Protection } from '../crypto/stream-codec.js';
 import { usageError } from '../errors.js';
+import { anyAgeOption, type RawAgeOptions } from './common-options.js';
 
 const HEX_KEY = /^[0-9a-fA-F]{64}$/;
 
@@ -40,8 +41,15 @@ export function readKey(spec: string): Buffer {
   }
 }
 
-export function protectionFrom(opts: { key?: string; encrypt?: boolean }, verb: 'put' | 'get'): Protection {
-  if (opts.key !== undefined && opts.encrypt === false)
-    throw usageError(verb === 'put' ? '--key and --no-encrypt contradict each other; give one' : '--key and --no-decrypt contradict each other; give one');
+/** The protection the options ask for: at most one of --key, the age options, or none. */
+export async function protectionFrom(opts: { key?: string; encrypt?: boolean } & RawAgeOptions, verb: 'put' | 'get'): Promise<Protection> {
+  const age = anyAgeOption(opts);
+  const off = verb === 'put' ? '--no-encrypt' : '--no-decrypt';
+  if (opts.key !== undefined && age) throw usageError('--key and the --age-… options contradict each other; give one');
+  if ((opts.key !== undefined || age) && opts.encrypt === false) throw usageError(`${age ? 'the --age-… options' : '--key'} and ${off} contradict each other; give one`);
+  if (age) {
+    const { ageKeysFrom } = await import('./age-source.js'); // loads age-encryption only when needed
+    return { mode: 'age', keys: (await ageKeysFrom(opts, verb))! };
+  }
   return opts.key !== undefined ? { mode: 'aes-256-gcm', key: readKey(opts.key) } : { mode: 'none' };
 }

@@ -1,13 +1,12 @@
 import { Argument, Command, Option } from 'commander';
 import { EXIT_CODE_TABLE } from '../errors.js';
-import { addDownloadWorkersOption, addKeyOption, addProfileOptions, addStoreOptions, addSummaryOption } from './common-options.js';
+import { addAgeOptions, addDownloadWorkersOption, addKeyOption, addProfileOptions, addStoreOptions, addSummaryOption, collect, envKeyYieldsToAge } from './common-options.js';
 import { addThawOptions, optionsFromEnv } from './thaw-options.js';
 
 export const VERSION = '0.1.0';
 
 const exitCodeHelp = () => '\nExit codes:\n' + EXIT_CODE_TABLE.map(([c, d]) => `  ${String(c).padStart(2)}  ${d}`).join('\n') + '\n';
 
-const collect = (v: string, prev: string[]) => [...prev, v];
 
 /**
  * The command definitions: parsing and dispatch only. Each action imports its command module
@@ -22,7 +21,7 @@ export function buildProgram(): Command {
     .addHelpText('after', exitCodeHelp)
     .showHelpAfterError('(run with --help for usage)');
 
-  const put = addProfileOptions(addSummaryOption(addKeyOption(addStoreOptions(new Command('put')))))
+  const put = addProfileOptions(addSummaryOption(addAgeOptions(addKeyOption(addStoreOptions(new Command('put'))), 'put')))
     .description('read stdin (or FILE, or a block device) and store it as an encrypted, chunked stream')
     .argument('[file]', 'file or block device to read instead of stdin')
     .option('-n, --name <name>', 'stream name, e.g. host1/daily (default: the FILE\'s name)')
@@ -40,10 +39,10 @@ export function buildProgram(): Command {
     .addHelpText('after', exitCodeHelp)
     .action(async (file, opts, cmd) => {
       const { putCommand } = await import('../commands/put.js');
-      await putCommand(file, { ...opts, progress: !cmd.optsWithGlobals().quiet });
+      await putCommand(file, { ...envKeyYieldsToAge(opts, cmd), progress: !cmd.optsWithGlobals().quiet });
     });
 
-  const get = addDownloadWorkersOption(addProfileOptions(addSummaryOption(addKeyOption(addStoreOptions(new Command('get'))))))
+  const get = addDownloadWorkersOption(addProfileOptions(addSummaryOption(addAgeOptions(addKeyOption(addStoreOptions(new Command('get'))), 'get'))))
     .description('restore a stream to stdout, DIR or --output FILE, verifying every chunk, the chain and the totals')
     .argument('[stream]', 'stream name (newest version) or id')
     .argument('[dir]', 'restore into DIR under the original file name')
@@ -56,7 +55,7 @@ export function buildProgram(): Command {
     .addHelpText('after', exitCodeHelp)
     .action(async (stream, dir, opts, cmd) => {
       const { getCommand } = await import('../commands/get.js');
-      await getCommand(stream, dir, { ...opts, thaw: opts, fromEnv: optionsFromEnv(cmd), progress: !cmd.optsWithGlobals().quiet });
+      await getCommand(stream, dir, { ...envKeyYieldsToAge(opts, cmd), thaw: opts, fromEnv: optionsFromEnv(cmd), progress: !cmd.optsWithGlobals().quiet });
     });
   addThawOptions(get);
 
@@ -103,7 +102,7 @@ export function buildProgram(): Command {
   for (const c of profileCommands()) program.addCommand(c);
 
   // --- verify, delete (issue 7) ---
-  const verify = addDownloadWorkersOption(addProfileOptions(addKeyOption(addStoreOptions(new Command('verify')))))
+  const verify = addDownloadWorkersOption(addProfileOptions(addAgeOptions(addKeyOption(addStoreOptions(new Command('verify'))), 'get')))
     .description('check a stream without restoring it: every chunk against the authenticated manifest')
     .argument('[stream]', 'stream name (newest version) or id (or --name)')
     .option('-n, --name <name>', 'stream name')
@@ -113,7 +112,7 @@ export function buildProgram(): Command {
     .action(async (stream, opts, cmd) => {
       const { verifyCommand } = await import('../commands/verify.js');
       const quiet = !!cmd.optsWithGlobals().quiet;
-      await verifyCommand(stream, { ...opts, quiet, progress: !quiet && !opts.json });
+      await verifyCommand(stream, { ...envKeyYieldsToAge(opts, cmd), quiet, progress: !quiet && !opts.json });
     });
 
   const del = addProfileOptions(addStoreOptions(new Command('delete')))

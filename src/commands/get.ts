@@ -12,8 +12,7 @@ import { isPrivateId } from '../format/private-id.js';
 import { orderedPrefetch } from '../pipeline/ordered-prefetch.js';
 import type { Store } from '../store/store.js';
 import { ExitCode, S3ductError, authError, notFoundError, notReadyError } from '../errors.js';
-import { keyFingerprint } from '../crypto/kdf.js';
-import { codecForPut, type Protection } from '../crypto/stream-codec.js';
+import { codecForPut, protectionKeyId, type Protection } from '../crypto/stream-codec.js';
 import { LocalJournal } from '../resume/local-journal.js';
 import { loadInterrupted } from '../resume/resume-journal.js';
 import { streamStateStem } from '../resume/state-dir.js';
@@ -161,9 +160,10 @@ async function openUnfinished(store: Store, prefix: string, name: string, protec
   const journal = await loadInterrupted(store, layout, protection, local);
   if (!journal || !journal.chunks.length) throw notFoundError(`no stream "${name}" at ${store.location}, finished or not`);
   const h = journal.header;
-  const keyId = protection.mode === 'none' ? null : keyFingerprint(protection.key);
+  const keyId = protectionKeyId(protection);
   if (h.encryption !== protection.mode || h.keyId !== keyId) throw authError(`stream "${name}": the unfinished put used ${h.encryption === 'none' ? 'no key' : 'another key'}`);
-  const codec = codecForPut(protection, Buffer.from(h.streamId, 'hex'));
+  if (protection.mode === 'age') throw usageError(`stream "${name}": --partial is not available for age streams (the unfinished put's file key is not recorded)`);
+  const codec = await codecForPut(protection, Buffer.from(h.streamId, 'hex'));
   const chunks = journal.chunks.map(({ last: _l, ...c }) => c);
   const manifest = {
     format: 's3duct',

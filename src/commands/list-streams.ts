@@ -2,7 +2,7 @@ import { chunkStateOf, type ChunkState } from '../archive/chunk-status.js';
 import { openManifest, type Protection } from '../crypto/stream-codec.js';
 import { S3ductError } from '../errors.js';
 import { MANIFEST_LEAF, StreamLayout } from '../format/layout.js';
-import type { Manifest } from '../format/manifest.js';
+import type { EncryptionInfo, Manifest } from '../format/manifest.js';
 import { isArchiveClass } from '../format/storage-class.js';
 import { mapLimit } from '../pipeline/map-limit.js';
 import { CHUNK_CONTENT_TYPE } from '../pipeline/put-stream.js';
@@ -23,7 +23,7 @@ export interface StreamRow {
   readonly createdAt?: string;
   readonly storageClass?: string;
   readonly status: ListedStatus;
-  readonly encryption: 'none' | 'aes-256-gcm';
+  readonly encryption: EncryptionInfo['mode'];
   /** Why some fields are missing: "no key", "wrong key", "damaged manifest: …". */
   readonly note?: string;
 }
@@ -82,7 +82,7 @@ async function readRow(store: Store, prefix: string, c: Candidate, protection: P
   let manifest: Manifest;
   try {
     // Listing trusts a plaintext manifest for display only; get still refuses one under a key.
-    manifest = openManifest(bytes, sealed ? protection : { mode: 'none' }, `stream "${path}" manifest`).manifest;
+    manifest = (await openManifest(bytes, sealed ? protection : { mode: 'none' }, `stream "${path}" manifest`)).manifest;
   } catch (e) {
     if (!sealed && e instanceof S3ductError && /not an s3duct manifest/.test(e.message)) return null;
     const note = !sealed ? 'damaged manifest' : protection.mode === 'none' ? 'encrypted; give --key to see details' : 'cannot open manifest with this key';

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 import { parseWorkers } from '../cli/common-options.js';
-import { codecForPut } from '../crypto/stream-codec.js';
+import { codecForPut, protectionKeyId } from '../crypto/stream-codec.js';
 import { conflictError, usageError } from '../errors.js';
 import { StreamLayout, validateStreamName } from '../format/layout.js';
 import { parseStorageClass } from '../format/storage-class.js';
@@ -15,7 +15,6 @@ import { openInput } from './input-source.js';
 import { warn } from '../ui/log.js';
 import { openTarget, type TargetOptions } from './target.js';
 import { ExitCode, S3ductError, integrityError, interruptedError } from '../errors.js';
-import { keyFingerprint } from '../crypto/kdf.js';
 import type { Protection } from '../crypto/stream-codec.js';
 import type { Manifest } from '../format/manifest.js';
 import { acquireLock } from '../resume/lock.js';
@@ -87,7 +86,7 @@ export async function putCommand(file: string | undefined, o: PutOptions): Promi
   const input = await openInput(file);
 
   if (protection.mode === 'none' && o.encrypt !== false)
-    warn('WARNING: no --key given: this backup will be stored UNENCRYPTED. Pass --key to encrypt it, or --no-encrypt to say you mean it.');
+    warn('WARNING: no --key or --age-… option given: this backup will be stored UNENCRYPTED. Pass --key or --age-recipient to encrypt it, or --no-encrypt to say you mean it.');
 
   const stem = streamStateStem(store.location, prefix, name);
   const releaseLock = await acquireLock(`${stem}.lock`, `stream "${name}"`);
@@ -143,18 +142,25 @@ async function resumablePut(p: PutPlan): Promise<{ manifest: Manifest; id: strin
     await local.remove();
     await store.delete([layout.resume]);
   }
-  const keyId = protection.mode === 'none' ? null : keyFingerprint(protection.key);
+  const keyId = protectionKeyId(protection);
   const identity = { location: store.location, prefix: layout.prefix, name, chunkSize: p.chunkSize, encryption: protection.mode, keyId };
   // Private names: the store copy sits under an id only the local journal knows, so only a
   // local journal can be resumed (a new id would never find an old copy).
   const interrupted = o.restart || (p.privateNames && !interruptedHere) ? null : await loadInterrupted(store, layout, protection, local);
+  if (interrupted && protection.mode === 'age') {
+    // An age put draws its file key at random and does not keep it: the stored chunks cannot
+    // be continued under the same key, so the stream starts over (never mixed keys).
+    warn(`an interrupted age put of "${name}" cannot be resumed (its file key is not kept); starting it over`);
+    await new ResumeJournal(store, layout, local).discard();
+    return resumablePut({ ...p, o: { ...o, restart: true } });
+  }
   if (interrupted) {
     const why = resumeMismatch(interrupted.header, identity);
     if (why) throw conflictError(`an interrupted put of "${name}" exists, but ${why}; rerun with its settings to resume it, or pass --restart to discard it`);
     warn(`resuming the interrupted put of "${name}": ${interrupted.chunks.length} chunks already stored; re-reading the input to check them`);
   }
   const streamId = interrupted ? Buffer.from(interrupted.header.streamId, 'hex') : candidateId;
-  const codec = codecForPut(protection, streamId);
+  const codec = await codecForPut(protection, streamId);
   const journal = new ResumeJournal(store, layout, local);
   await journal.begin(
     interrupted?.header ?? { journal: 's3duct-resume', version: 1, streamId: streamId.toString('hex'), ...identity, storageClass: p.storageClass, createdAt: new Date().toISOString() },

@@ -13,21 +13,24 @@ export interface OpenStream {
 /** Finds a stream by name and reads its manifest under the user's key. */
 export async function openStream(store: Store, prefix: string, name: string, protection: Protection): Promise<OpenStream> {
   const layout = new StreamLayout(prefix, validateStreamName(name));
-  let bytes: Buffer;
+  const { manifest, codec } = await openManifest(await readManifest(store, layout, `"${name}"`), protection, `stream "${name}" manifest`);
+  if (manifest.name !== name) throw new S3ductError(`stream "${name}": manifest is for "${manifest.name}" (moved or replaced)`, ExitCode.integrity);
+  return { layout, manifest, codec };
+}
+
+/** The manifest's stored bytes; a missing manifest says whether a put of it never finished. */
+export async function readManifest(store: Store, layout: StreamLayout, label: string): Promise<Buffer> {
   try {
-    bytes = await store.get(layout.manifest);
+    return await store.get(layout.manifest);
   } catch (e) {
     if (e instanceof S3ductError && e.exitCode === ExitCode.notFound) {
       const started = await store.head(layout.chunk(0));
       throw notFoundError(
         started
-          ? `stream "${name}" at ${store.location}: its put never finished (chunks exist, no manifest); run the same put again to resume`
-          : `no stream "${name}" at ${store.location}`,
+          ? `stream ${label} at ${store.location}: its put never finished (chunks exist, no manifest); run the same put again to resume`
+          : `no stream ${label} at ${store.location}`,
       );
     }
     throw e;
   }
-  const { manifest, codec } = openManifest(bytes, protection, `stream "${name}" manifest`);
-  if (manifest.name !== name) throw new S3ductError(`stream "${name}": manifest is for "${manifest.name}" (moved or replaced)`, ExitCode.integrity);
-  return { layout, manifest, codec };
 }

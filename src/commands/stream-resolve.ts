@@ -3,7 +3,7 @@ import { ExitCode, S3ductError, integrityError, notFoundError } from '../errors.
 import { StreamLayout } from '../format/layout.js';
 import { streamIdOfPrivateId } from '../format/private-id.js';
 import { childFolders, type Store } from '../store/store.js';
-import { openStream, type OpenStream } from './stream-access.js';
+import { openStream, readManifest, type OpenStream } from './stream-access.js';
 import { openTarget, type Target, type TargetOptions } from './target.js';
 
 /** One private stream found under a prefix, as `list` shows it. */
@@ -23,17 +23,7 @@ export async function openPrivateStream(store: Store, prefix: string, id: string
   const streamId = streamIdOfPrivateId(id);
   if (!streamId) throw integrityError(`"${id}" is not a private stream id`);
   const layout = new StreamLayout(prefix, id);
-  let bytes: Buffer;
-  try {
-    bytes = await store.get(layout.manifest);
-  } catch (e) {
-    if (e instanceof S3ductError && e.exitCode === ExitCode.notFound) {
-      const started = await store.head(layout.chunk(0));
-      throw notFoundError(started ? `stream ${id} at ${store.location}: its put never finished (chunks exist, no manifest)` : `no stream ${id} at ${store.location}`);
-    }
-    throw e;
-  }
-  const { manifest, codec } = openManifest(bytes, protection, `stream ${id} manifest`);
+  const { manifest, codec } = await openManifest(await readManifest(store, layout, id), protection, `stream ${id} manifest`);
   if (manifest.streamId !== streamId.toString('hex')) throw integrityError(`stream ${id}: manifest belongs to another stream (moved or replaced)`);
   return { layout, manifest, codec };
 }

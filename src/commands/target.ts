@@ -1,5 +1,5 @@
 import { protectionFrom } from '../cli/key-source.js';
-import { storeSpecFrom, type RawStoreOptions } from '../cli/common-options.js';
+import { anyAgeOption, storeSpecFrom, type RawAgeOptions, type RawStoreOptions } from '../cli/common-options.js';
 import type { Protection } from '../crypto/stream-codec.js';
 import { usageError } from '../errors.js';
 import type { PasswordOptions } from '../profile/password-source.js';
@@ -9,7 +9,7 @@ import { openStore } from '../store/open-store.js';
 import type { Store } from '../store/store.js';
 
 /** The flags every stream command takes to say where the streams are and how to open them. */
-export interface TargetOptions extends RawStoreOptions, PasswordOptions {
+export interface TargetOptions extends RawStoreOptions, PasswordOptions, RawAgeOptions {
   key?: string;
   profile?: string;
   /** put's --no-encrypt / get's --no-decrypt, as commander reports them (false when given). */
@@ -39,11 +39,11 @@ export interface Target {
  */
 export async function openTarget(o: TargetOptions, verb: 'put' | 'get' | 'read', uploadSlots?: number): Promise<Target> {
   const file = profilePath(o.profile);
-  const flagged = !!(o.store || o.bucket || o.key);
+  const flagged = !!(o.store || o.bucket || o.key || anyAgeOption(o));
   const useProfile = profileNamed(o.profile) || (!flagged && (await profileExists(file)));
   if (!useProfile) {
     const { store, prefix } = await openStore(storeSpecFrom(o, uploadSlots));
-    const protection = protectionFrom(o, verb === 'put' ? 'put' : 'get');
+    const protection = await protectionFrom(o, verb === 'put' ? 'put' : 'get');
     if (o.privateNames && protection.mode === 'none') throw usageError('--private-names needs encryption: give --key (names live in the encrypted manifest)');
     return { store, prefix, protection, privateNames: !!o.privateNames };
   }

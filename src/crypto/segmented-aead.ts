@@ -1,6 +1,9 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { authError, integrityError } from '../errors.js';
 import { hkdf } from './kdf.js';
+import { SEGMENT_SIZE, SegmentOpener, SegmentSealer, TAG_SIZE, aeadCipher, segmentedSize } from './segment-framing.js';
+
+export { SEGMENT_SIZE, TAG_SIZE };
 
 /**
  * Segmented AES-256-GCM framing of one stored object (a chunk or a manifest), see
@@ -12,8 +15,6 @@ import { hkdf } from './kdf.js';
  * from it; segment nonces are counters under that key. Re-encrypting a chunk after a crash,
  * even with different plaintext, therefore never reuses a (key, nonce) pair.
  */
-export const SEGMENT_SIZE = 64 * 1024;
-export const TAG_SIZE = 16;
 export const HEADER_SIZE = 64;
 export const KEY_CHECK_SIZE = 16;
 export const SALT_SIZE = 16;
@@ -86,70 +87,33 @@ export function newHeader(kind: SealedKind, streamId: Buffer, index: number, key
 }
 
 export function sealedSize(plainLength: number): number {
-  const segments = Math.max(1, Math.ceil(plainLength / SEGMENT_SIZE));
-  return HEADER_SIZE + plainLength + segments * TAG_SIZE;
+  return HEADER_SIZE + segmentedSize(plainLength);
 }
 
 function objectKey(root: Buffer, salt: Buffer): Buffer {
   return hkdf(root, salt, 'object');
 }
 
-function nonce(counter: number, mark: number): Buffer {
-  const n = Buffer.alloc(12);
-  n.writeUIntBE(counter, 5, 6); // 11-byte big-endian counter; 2^48 segments is far beyond any object
-  n[11] = mark;
-  return n;
-}
-
 /** Seals a stream of plaintext pieces; emits sealed bytes (header first). */
 export class Sealer {
-  private readonly key: Buffer;
   private readonly aad: Buffer;
-  private pending: Buffer[] = [];
-  private pendingLength = 0;
-  private counter = 0;
-  private finished = false;
+  private readonly segments: SegmentSealer;
 
   constructor(key: SealKey, header: SealedHeader) {
     this.aad = encodeHeader(header);
-    this.key = objectKey(key.root, header.salt);
+    this.segments = new SegmentSealer(aeadCipher('aes-256-gcm', objectKey(key.root, header.salt), this.aad));
   }
 
   header(): Buffer {
     return this.aad;
   }
 
-  /** Returns the sealed segments completed by this piece. The last full segment is held back
-   *  until final(), because only then is it known whether it is the final one. */
   update(piece: Buffer): Buffer[] {
-    const out: Buffer[] = [];
-    this.pending.push(piece);
-    this.pendingLength += piece.length;
-    while (this.pendingLength > SEGMENT_SIZE) {
-      const all = Buffer.concat(this.pending, this.pendingLength);
-      let off = 0;
-      while (all.length - off > SEGMENT_SIZE) {
-        out.push(this.seal(all.subarray(off, off + SEGMENT_SIZE), 0));
-        off += SEGMENT_SIZE;
-      }
-      this.pending = [all.subarray(off)];
-      this.pendingLength = all.length - off;
-    }
-    return out;
+    return this.segments.update(piece);
   }
 
   final(mark: FinalMarkValue): Buffer {
-    if (this.finished) throw new Error('Sealer.final called twice');
-    this.finished = true;
-    return this.seal(Buffer.concat(this.pending, this.pendingLength), mark);
-  }
-
-  private seal(plain: Buffer, mark: number): Buffer {
-    const c = createCipheriv('aes-256-gcm', this.key, nonce(this.counter++, mark));
-    c.setAAD(this.aad);
-    const body = c.update(plain);
-    c.final();
-    return Buffer.concat([body, c.getAuthTag()]);
+    return this.segments.final(mark);
   }
 }
 
@@ -158,10 +122,8 @@ export class Sealer {
  * header it expects (stream, index) so a moved, swapped or foreign object fails by name.
  */
 export class Opener {
-  private key: Buffer | undefined;
-  private aad: Buffer | undefined;
-  private buf: Buffer = Buffer.alloc(0);
-  private counter = 0;
+  private segments: SegmentOpener | undefined;
+  private headerBuf: Buffer = Buffer.alloc(0);
 
   constructor(
     private readonly sealKey: SealKey,
@@ -170,28 +132,17 @@ export class Opener {
   ) {}
 
   update(piece: Buffer): Buffer[] {
-    this.buf = this.buf.length ? Buffer.concat([this.buf, piece]) : piece;
-    if (!this.key) {
-      if (this.buf.length < HEADER_SIZE) return [];
-      this.acceptHeader(this.buf.subarray(0, HEADER_SIZE));
-      this.buf = this.buf.subarray(HEADER_SIZE);
-    }
-    const out: Buffer[] = [];
-    const full = SEGMENT_SIZE + TAG_SIZE;
-    let off = 0;
-    while (this.buf.length - off > full) {
-      out.push(this.open(this.buf.subarray(off, off + full), 0));
-      off += full;
-    }
-    this.buf = this.buf.subarray(off);
-    return out;
+    if (this.segments) return this.segments.update(piece);
+    this.headerBuf = this.headerBuf.length ? Buffer.concat([this.headerBuf, piece]) : piece;
+    if (this.headerBuf.length < HEADER_SIZE) return [];
+    this.segments = this.acceptHeader(this.headerBuf.subarray(0, HEADER_SIZE));
+    return this.segments.update(this.headerBuf.subarray(HEADER_SIZE));
   }
 
   /** Opens the final segment, which must carry `mark`. */
   final(mark: FinalMarkValue): Buffer {
-    if (!this.key) throw integrityError(`${this.what}: truncated (no complete header)`);
-    if (this.buf.length < TAG_SIZE) throw integrityError(`${this.what}: truncated`);
-    return this.open(this.buf, mark);
+    if (!this.segments) throw integrityError(`${this.what}: truncated (no complete header)`);
+    return this.segments.final(mark);
   }
 
   /** Opens the final segment when the caller cannot know which mark it carries (salvage). */
@@ -203,7 +154,7 @@ export class Opener {
     }
   }
 
-  private acceptHeader(raw: Buffer): void {
+  private acceptHeader(raw: Buffer): SegmentOpener {
     const h = decodeHeader(raw, this.what);
     if (h.kind !== this.expect.kind) throw integrityError(`${this.what}: holds a ${h.kind}, not a ${this.expect.kind}`);
     if (!h.streamId.equals(this.expect.streamId)) throw integrityError(`${this.what}: object belongs to another stream (${h.streamId.toString('hex')})`);
@@ -211,23 +162,6 @@ export class Opener {
     // Checked after the stream id: the check value is per stream, so a foreign object would
     // otherwise be misreported as a key problem.
     if (!h.keyCheck.equals(this.sealKey.check)) throw authError(`${this.what}: encrypted with a different key`);
-    this.aad = Buffer.from(raw);
-    this.key = objectKey(this.sealKey.root, h.salt);
-  }
-
-  private open(sealed: Buffer, mark: number): Buffer {
-    const d = createDecipheriv('aes-256-gcm', this.key!, nonce(this.counter, mark));
-    d.setAAD(this.aad!);
-    d.setAuthTag(sealed.subarray(sealed.length - TAG_SIZE));
-    const plain = d.update(sealed.subarray(0, sealed.length - TAG_SIZE));
-    try {
-      d.final();
-    } catch {
-      throw integrityError(
-        `${this.what}: authentication failed in segment ${this.counter} (data modified, truncated or extended)`,
-      );
-    }
-    this.counter++;
-    return plain;
+    return new SegmentOpener(aeadCipher('aes-256-gcm', objectKey(this.sealKey.root, h.salt), Buffer.from(raw)), this.what);
   }
 }

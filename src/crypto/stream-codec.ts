@@ -1,5 +1,7 @@
 import { authError, integrityError, usageError } from '../errors.js';
 import { parseManifest, serializeManifest, type EncryptionInfo, type Manifest } from '../format/manifest.js';
+import type { AgeKeys } from './age-header.js';
+import { AgeOpener, AgeSealer, ageChainKey, ageHeaderLength, ageObjectSize, looksLikeAge, sealAgeObject, type AgeStreamKey } from './age-payload.js';
 import { deriveStreamKeys, keyFingerprint, publicChainKey, type StreamKeys } from './kdf.js';
 import {
   FinalMark,
@@ -15,7 +17,10 @@ import {
 } from './segmented-aead.js';
 
 /** What the user asked for: the key material, never printed or stored. */
-export type Protection = { readonly mode: 'none' } | { readonly mode: 'aes-256-gcm'; readonly key: Buffer };
+export type Protection =
+  | { readonly mode: 'none' }
+  | { readonly mode: 'aes-256-gcm'; readonly key: Buffer }
+  | { readonly mode: 'age'; readonly keys: AgeKeys };
 
 /** Turns one chunk's plaintext into the bytes stored for it, piece by piece. */
 export interface ChunkEncoder {
@@ -41,7 +46,7 @@ export interface StreamCodec {
   sealManifest(m: Manifest): Buffer;
   /** The store copy of the resume journal: sealed like the manifest when the stream is encrypted
    *  (it holds plaintext hashes). */
-  sealJournal(text: Buffer): Buffer;
+  sealJournal?(text: Buffer): Buffer;
 }
 
 const PLAIN_ENCODER: ChunkEncoder = { start: () => [], update: (b) => [b], final: () => [] };
@@ -103,12 +108,61 @@ export function openJournal(bytes: Buffer, p: Protection, what: string): Buffer 
     if (p.mode !== 'none') throw integrityError(`${what}: not an encrypted journal`);
     return bytes;
   }
-  if (p.mode === 'none') throw usageError(`${what}: the stream is encrypted; give --key`);
+  if (p.mode !== 'aes-256-gcm') throw usageError(`${what}: the stream is encrypted with a symmetric key; give --key`);
   return openWhole(bytes, p.key, 'journal', what).body;
 }
 
-export function codecForPut(p: Protection, streamId: Buffer): StreamCodec {
-  return p.mode === 'none' ? plainCodec(streamId) : aesCodec(p.key, streamId);
+/**
+ * Every object of an age stream is a standalone age file sharing the stream's one header
+ * (see age-payload.ts for why that is safe); the manifest is one more such file.
+ */
+function ageCodec(key: AgeStreamKey, encryption: EncryptionInfo & { mode: 'age' }): StreamCodec {
+  return {
+    encryption,
+    chainKey: ageChainKey(key.fileKey),
+    storedSize: (n) => ageObjectSize(key, n),
+    encoder(index) {
+      const s = new AgeSealer(key, { kind: 'chunk', index });
+      return { start: () => s.start(), update: (b) => s.update(b), final: () => [s.final()] };
+    },
+    decoder(index) {
+      // The last-chunk mark has no place in an age file; the manifest's chunk count covers it.
+      const o = new AgeOpener(key, { kind: 'chunk', index }, `chunk ${index}`);
+      return { update: (b) => o.update(b), final: () => [o.final()] };
+    },
+    sealManifest: (m) => sealAgeObject(key, { kind: 'manifest' }, serializeManifest(m)),
+  };
+}
+
+/** The non-secret fingerprint of a symmetric key (resume and partial reads compare it); null
+ *  when there is none to compare: no encryption, or age, whose file key is drawn per put. */
+export function protectionKeyId(p: Protection): string | null {
+  return p.mode === 'aes-256-gcm' ? keyFingerprint(p.key) : null;
+}
+
+export async function codecForPut(p: Protection, streamId: Buffer): Promise<StreamCodec> {
+  switch (p.mode) {
+    case 'none':
+      return plainCodec(streamId);
+    case 'aes-256-gcm':
+      return aesCodec(p.key, streamId);
+    case 'age': {
+      const { newAgeStreamKey, ageRecipientIds } = await import('./age-header.js');
+      return ageCodec(await newAgeStreamKey(p.keys), { mode: 'age', segmentSize: SEGMENT_SIZE, recipients: ageRecipientIds(p.keys) });
+    }
+  }
+}
+
+const GIVE_AGE = 'give --age-identity FILE (or --age-passphrase-env VAR)';
+
+async function openAgeManifest(bytes: Buffer, keys: AgeKeys, what: string): Promise<{ manifest: Manifest; codec: StreamCodec }> {
+  const header = Buffer.from(bytes.subarray(0, ageHeaderLength(bytes, what)));
+  const { unwrapAgeFileKey } = await import('./age-header.js');
+  const key: AgeStreamKey = { header, fileKey: await unwrapAgeFileKey(header, keys, what) };
+  const o = new AgeOpener(key, { kind: 'manifest' }, what);
+  const manifest = parseManifest(Buffer.concat([...o.update(bytes), o.final()]), what);
+  if (manifest.encryption.mode !== 'age') throw integrityError(`${what}: age-encrypted manifest claims a ${manifest.encryption.mode} stream`);
+  return { manifest, codec: ageCodec(key, manifest.encryption) };
 }
 
 /**
@@ -116,7 +170,11 @@ export function codecForPut(p: Protection, streamId: Buffer): StreamCodec {
  * for its chunks. A reader holding a key refuses a plaintext manifest: otherwise whoever can
  * write to the bucket could swap in a plaintext stream of their own.
  */
-export function openManifest(bytes: Buffer, p: Protection, what: string): { manifest: Manifest; codec: StreamCodec } {
+export async function openManifest(bytes: Buffer, p: Protection, what: string): Promise<{ manifest: Manifest; codec: StreamCodec }> {
+  if (looksLikeAge(bytes)) {
+    if (p.mode !== 'age') throw usageError(`${what}: the stream is age-encrypted; ${GIVE_AGE}`);
+    return openAgeManifest(bytes, p.keys, what);
+  }
   if (sealedKindOf(bytes) !== 'manifest') {
     if (bytes[0] !== 0x7b /* { */) throw integrityError(`${what}: not an s3duct manifest`);
     if (p.mode !== 'none')
@@ -125,7 +183,7 @@ export function openManifest(bytes: Buffer, p: Protection, what: string): { mani
     if (manifest.encryption.mode !== 'none') throw integrityError(`${what}: plaintext manifest claims an encrypted stream`);
     return { manifest, codec: plainCodec(Buffer.from(manifest.streamId, 'hex')) };
   }
-  if (p.mode === 'none') throw usageError(`${what}: the stream is encrypted; give --key`);
+  if (p.mode !== 'aes-256-gcm') throw usageError(`${what}: the stream is encrypted with a symmetric key; give --key`);
   const { body, streamId, keys } = openWhole(bytes, p.key, 'manifest', what);
   const manifest = parseManifest(body, what);
   if (manifest.streamId !== streamId.toString('hex')) throw integrityError(`${what}: stream id of manifest and header differ`);

@@ -18,7 +18,9 @@ export interface ChunkRecord {
 
 export type EncryptionInfo =
   | { readonly mode: 'none' }
-  | { readonly mode: 'aes-256-gcm'; readonly keyId: string; readonly segmentSize: number };
+  | { readonly mode: 'aes-256-gcm'; readonly keyId: string; readonly segmentSize: number }
+  /** `recipients`: stanza type and SHA-256 prefix of each recipient, or just "scrypt". */
+  | { readonly mode: 'age'; readonly segmentSize: number; readonly recipients: readonly string[] };
 
 export interface SourceInfo {
   readonly kind: 'stdin' | 'file' | 'device';
@@ -69,7 +71,7 @@ export function parseManifest(body: Buffer, what: string): Manifest {
   if (typeof m.streamId !== 'string' || !/^[0-9a-f]{32}$/.test(m.streamId)) throw bad('streamId');
   if (typeof m.name !== 'string') throw bad('name');
   if (!Number.isSafeInteger(m.chunkSize) || m.chunkSize <= 0) throw bad('chunkSize');
-  if (!m.encryption || !['none', 'aes-256-gcm'].includes(m.encryption.mode)) throw bad('encryption');
+  if (!m.encryption || !['none', 'aes-256-gcm', 'age'].includes(m.encryption.mode)) throw bad('encryption');
   if (!Array.isArray(m.chunks) || m.chunks.length === 0) throw bad('chunks');
   m.chunks.forEach((c: any, i: number) => {
     if (c?.index !== i || !Number.isSafeInteger(c.size) || !Number.isSafeInteger(c.storedSize)) throw bad(`chunks[${i}]`);

@@ -41,7 +41,8 @@ export class ResumeJournal {
   }
 
   async copyToStore(codec: StreamCodec): Promise<void> {
-    if (!this.header) return;
+    // Modes without a sealed journal form (age) keep the local journal only.
+    if (!this.header || !codec.sealJournal) return;
     const text = Buffer.from(encodeHeader(this.header) + this.chunks.map(encodeChunk).join(''), 'utf8');
     await this.store.put(this.layout.resume, oneShot(codec.sealJournal(text)), { storageClass: 'STANDARD', contentType: 'application/x-s3duct-journal' });
     this.lastCopy = Date.now();

@@ -13,12 +13,22 @@ export interface CliResult {
   readonly stderr: string;
 }
 
+/** Resume journals of the CLI runs in this test process: never the user's own state dir. */
+let stateDir: string | undefined;
+function testStateDir(): string {
+  if (!stateDir) {
+    stateDir = mkdtempSync(path.join(tmpdir(), 's3duct-state-'));
+    process.on('exit', () => rmSync(stateDir!, { recursive: true, force: true }));
+  }
+  return stateDir;
+}
+
 /** Runs the real CLI in a child process, as a user's shell would. */
 export function runCli(args: string[], opts: { input?: Buffer | string; env?: Record<string, string | undefined>; cwd?: string } = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], {
       cwd: opts.cwd ?? REPO,
-      env: { ...process.env, S3DUCT_DEBUG: '', ...opts.env },
+      env: { ...process.env, S3DUCT_DEBUG: '', S3DUCT_STATE_DIR: testStateDir(), ...opts.env },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     const out: Buffer[] = [];

@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { KEY_HEX, runCli, testBytes } from '../helpers/cli.js';
+import { generateHybridIdentity, generateX25519Identity, identityToRecipient } from 'age-encryption';
+import { KEY_HEX, runCli, tempDir, testBytes } from '../helpers/cli.js';
 import type { Target } from '../helpers/targets.js';
 
 const CHUNK = 100 * 1024; // not a multiple of the 64 KiB segment: exercises partial segments
@@ -55,5 +58,24 @@ export function roundTripSuite(open: () => Promise<Target>): void {
     const get = await runCli(['get', ...args, '--download-workers', '3'], { env: t.env });
     assert.equal(get.code, 0, get.stderr);
     assert.ok(get.stdout.equals(data), 'restored bytes differ');
+  });
+
+  test('age round trip: X25519 and post-quantum recipients, several chunks', async () => {
+    const keys = tempDir('rt-age');
+    try {
+      const [x, pq] = [await generateX25519Identity(), await generateHybridIdentity()];
+      const identity = path.join(keys.dir, 'pq.txt');
+      writeFileSync(identity, `# post-quantum\n${pq}\n`, { mode: 0o600 });
+      const data = testBytes(3 * CHUNK + 12345, 5);
+      const args = [...t.args, '--name', 'rt/age', '--summary', 'none'];
+      const recipients = ['--age-recipient', await identityToRecipient(x), '--age-recipient', await identityToRecipient(pq)];
+      const put = await runCli(['put', ...args, '--chunk-size', String(CHUNK), ...recipients], { input: data, env: t.env });
+      assert.equal(put.code, 0, put.stderr);
+      const get = await runCli(['get', ...args, '--age-identity', identity], { env: t.env });
+      assert.equal(get.code, 0, get.stderr);
+      assert.ok(get.stdout.equals(data), 'restored bytes differ');
+    } finally {
+      keys.cleanup();
+    }
   });
 }

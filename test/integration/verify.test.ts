@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { readFileSync, renameSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -101,6 +102,22 @@ describe('verify (local store)', () => {
     assert.equal(r.report.level, 'quick');
     assert.equal(r.report.chunks[1]!.status, 'size-mismatch');
     assert.match(r.report.chunks[1]!.detail!, /object has 100 bytes/);
+  });
+
+  test('an age-encrypted stream verifies with its identity file, and a damaged chunk is named', async () => {
+    const id = path.join(store.dir, 'age-id');
+    execFileSync('age-keygen', ['-o', id], { stdio: 'ignore' });
+    const age = ['--age-identity', id];
+    const put = await runCli(['put', ...base, '--summary', 'none', '--chunk-size', String(CHUNK), '--name', 'v/age', ...age], { input: DATA });
+    assert.equal(put.code, 0, put.stderr);
+    const clean = await runCli(['verify', 'v/age', ...base, ...age, '--json']);
+    assert.equal(clean.code, 0, clean.stderr);
+    const b = readFileSync(chunkFile('v/age', 3));
+    b[500]! ^= 1;
+    writeFileSync(chunkFile('v/age', 3), b);
+    const bad = await runCli(['verify', 'v/age', ...base, ...age, '--json']);
+    assert.equal(bad.code, 4, bad.stderr);
+    assert.equal(parseReport(bad.stdout).chunks[3]!.status, 'corrupt');
   });
 
   test('put and get take --json for their summary, like every reporting command', async () => {

@@ -13,12 +13,12 @@ test('chain link is HMAC-SHA256(previous, sha256 || sha3-256)', () => {
   assert.deepEqual(chainStep(prev, a, b), createHmac('sha256', prev).update(Buffer.concat([a, b])).digest());
 });
 
-test('chain key of an encrypted stream depends on the key; plain streams use a public one', () => {
+test('chain key of an encrypted stream depends on the key; plain streams use a public one', async () => {
   const id = randomBytes(16);
-  const k1 = codecForPut({ mode: 'aes-256-gcm', key: randomBytes(32) }, id).chainKey;
-  const k2 = codecForPut({ mode: 'aes-256-gcm', key: randomBytes(32) }, id).chainKey;
+  const k1 = (await codecForPut({ mode: 'aes-256-gcm', key: randomBytes(32) }, id)).chainKey;
+  const k2 = (await codecForPut({ mode: 'aes-256-gcm', key: randomBytes(32) }, id)).chainKey;
   assert.notDeepEqual(k1, k2);
-  assert.deepEqual(codecForPut({ mode: 'none' }, id).chainKey, codecForPut({ mode: 'none' }, id).chainKey);
+  assert.deepEqual((await codecForPut({ mode: 'none' }, id)).chainKey, (await codecForPut({ mode: 'none' }, id)).chainKey);
 });
 
 function sampleManifest(streamId: Buffer, encryption: Manifest['encryption']): Manifest {
@@ -31,17 +31,17 @@ function sampleManifest(streamId: Buffer, encryption: Manifest['encryption']): M
   };
 }
 
-test('manifest: sealed round trip; a key holder refuses a plaintext manifest; tampering detected', () => {
+test('manifest: sealed round trip; a key holder refuses a plaintext manifest; tampering detected', async () => {
   const key = randomBytes(32);
   const id = randomBytes(16);
-  const codec = codecForPut({ mode: 'aes-256-gcm', key }, id);
+  const codec = await codecForPut({ mode: 'aes-256-gcm', key }, id);
   const sealed = codec.sealManifest(sampleManifest(id, codec.encryption));
-  assert.equal(openManifest(sealed, { mode: 'aes-256-gcm', key }, 'm').manifest.name, 'n');
-  const plain = codecForPut({ mode: 'none' }, id).sealManifest(sampleManifest(id, { mode: 'none' }));
-  assert.throws(() => openManifest(plain, { mode: 'aes-256-gcm', key }, 'm'), (e) => e instanceof S3ductError && e.exitCode === 4 && /not encrypted/.test(e.message));
+  assert.equal((await openManifest(sealed, { mode: 'aes-256-gcm', key }, 'm')).manifest.name, 'n');
+  const plain = (await codecForPut({ mode: 'none' }, id)).sealManifest(sampleManifest(id, { mode: 'none' }));
+  await assert.rejects(() => openManifest(plain, { mode: 'aes-256-gcm', key }, 'm'), (e) => e instanceof S3ductError && e.exitCode === 4 && /not encrypted/.test(e.message));
   const bad = Buffer.from(sealed);
   bad[bad.length - 20]! ^= 1;
-  assert.throws(() => openManifest(bad, { mode: 'aes-256-gcm', key }, 'm'), (e) => e instanceof S3ductError && e.exitCode === 4);
-  assert.throws(() => openManifest(sealed, { mode: 'aes-256-gcm', key: randomBytes(32) }, 'm'), (e) => e instanceof S3ductError && e.exitCode === 8);
-  assert.throws(() => openManifest(sealed, { mode: 'none' }, 'm'), (e) => e instanceof S3ductError && /give --key/.test(e.message));
+  await assert.rejects(() => openManifest(bad, { mode: 'aes-256-gcm', key }, 'm'), (e) => e instanceof S3ductError && e.exitCode === 4);
+  await assert.rejects(() => openManifest(sealed, { mode: 'aes-256-gcm', key: randomBytes(32) }, 'm'), (e) => e instanceof S3ductError && e.exitCode === 8);
+  await assert.rejects(() => openManifest(sealed, { mode: 'none' }, 'm'), (e) => e instanceof S3ductError && /give --key/.test(e.message));
 });

@@ -12,6 +12,9 @@ const expected = readFileSync(path.join(dir, 'v1-plaintext.txt'));
 for (const [name, keyArgs] of [
   ['vec/aes', ['--key', `hex:${KEY_HEX}`]],
   ['vec/plain', []],
+  // age (docs/FORMAT.md section 8); their identity files are test keys committed beside them.
+  ['vec/age', ['--age-identity', path.join(dir, 'v1-age-x25519.key')]],
+  ['vec/age-pq', ['--age-identity', path.join(dir, 'v1-age-pq.key')]],
 ] as const) {
   test(`format v1 vector ${name} still restores`, async () => {
     const r = await runCli(['get', '--store', `file:${path.join(dir, 'v1-store')}`, '--name', name, ...keyArgs, '--summary', 'none']);
