@@ -1,11 +1,13 @@
 import { EXIT_CODE_TABLE } from '../errors.js';
 import { environmentOf, flagsOf, type CommandSpec, type OptionSpec, type ProgramSpec } from './command-model.js';
 
-/** Text made safe for roff: backslashes and hyphens escaped, no line starting a request. */
+/** Text made safe for roff: backslashes and hyphens escaped, no line starting a request, and
+ *  characters beyond ASCII as \[uXXXX] (troff reads its input as Latin-1 otherwise). */
 export function roffText(s: string): string {
   return s
     .replace(/\\/g, '\\e')
     .replace(/-/g, '\\-')
+    .replace(/[^\x00-\x7e]/gu, (c) => `\\[u${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}]`)
     .split('\n')
     .map((l) => (/^[.']/.test(l) ? `\\&${l}` : l))
     .join('\n');

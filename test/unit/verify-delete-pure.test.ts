@@ -57,4 +57,5 @@ test('belongsToStream: the reserved leaves and chunks of this stream, not nested
 test('roffText: backslashes, hyphens and request-like line starts are escaped', () => {
   assert.equal(roffText('--key file:\\x'), '\\-\\-key file:\\ex');
   assert.equal(roffText('.TH evil\n\'also'), '\\&.TH evil\n\\&\'also');
+  assert.equal(roffText('s3d-… ü'), 's3d\\-\\[u2026] \\[u00FC]');
 });
