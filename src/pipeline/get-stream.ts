@@ -26,7 +26,7 @@ export interface GetStreamParams {
   readonly concurrency: number;
   readonly rangeSize: number;
   readonly onWritten?: (bytes: number) => void;
-  /** Slabs (rangeSize + headroom each) for pieces fetched but not yet written. */
+  /** Slabs of GET_SLAB_SIZE for steps fetched but not yet written. */
   readonly lookAhead?: SlabPool;
 }
 
@@ -57,11 +57,16 @@ export function* rangeReads<T>(store: Store, objects: Iterable<RangedObject<T>>,
   }
 }
 
-/** Default look-ahead in slabs of one range each: fetched pieces being decoded or written. */
-export const DEFAULT_LOOK_AHEAD_SLABS = 4;
-/** Room in a slab beyond its range: a decoder step may also emit the plaintext of a segment
- *  carried over from the previous range (at most one 64 KiB segment in the formats we have). */
-const SLAB_HEADROOM = 256 * 1024;
+/** Fetched ranges go to the decoder in steps of this size, each in a slab of its own, so the
+ *  decoder's working memory does not grow with the range size. */
+const STEP_SIZE = 1 << 20;
+/** Default look-ahead in slabs: steps being decoded, hashed or written. */
+export const DEFAULT_LOOK_AHEAD_SLABS = 16;
+/** Room in a slab beyond its step: a decoder step may also emit the plaintext of a segment
+ *  carried over from the previous step (at most one 64 KiB segment in the formats we have). */
+export const SLAB_HEADROOM = 256 * 1024;
+/** The slab size a look-ahead pool given to getStream must have. */
+export const GET_SLAB_SIZE = STEP_SIZE + SLAB_HEADROOM;
 
 interface Decoded {
   /** Plaintext: a view of `slab`. */
@@ -92,7 +97,8 @@ export async function getStream(p: GetStreamParams): Promise<void> {
 async function getWithPool(p: GetStreamParams, pool: CryptoPool): Promise<void> {
   const m = p.manifest;
   const last = m.chunks.length - 1;
-  const slabs = p.lookAhead ?? new SlabPool(p.rangeSize + SLAB_HEADROOM, DEFAULT_LOOK_AHEAD_SLABS);
+  const slabs = p.lookAhead ?? new SlabPool(GET_SLAB_SIZE, DEFAULT_LOOK_AHEAD_SLABS);
+  if (slabs.slabSize < GET_SLAB_SIZE) throw new Error(`look-ahead slabs must hold ${GET_SLAB_SIZE} bytes`);
   const streamHash = pool.hasher('stream');
   const queue = new AsyncQueue<Promise<Decoded>>();
   let failed: { error: unknown } | undefined;
@@ -109,11 +115,14 @@ async function getWithPool(p: GetStreamParams, pool: CryptoPool): Promise<void> 
       if (failed) return;
       const c = piece.tag;
       job ??= pool.decoder(p.codec, c.index, c.index === last);
-      if (piece.bytes.length > slabs.slabSize - SLAB_HEADROOM) throw new Error('range larger than its slab');
-      const slab = await slabs.acquire();
-      slab.set(piece.bytes);
+      for (let off = 0; off < piece.bytes.length; off += STEP_SIZE) {
+        const step = piece.bytes.subarray(off, off + STEP_SIZE);
+        const slab = await slabs.acquire();
+        slab.set(step);
+        const decoding = job.step(slab.subarray(0, step.length), slab);
+        queue.push(settledLater(decoding.then((plain) => ({ plain, slab }))));
+      }
       stored += piece.bytes.length;
-      queue.push(settledLater(job.step(slab.subarray(0, piece.bytes.length), slab).then((plain) => ({ plain, slab }))));
       if (!piece.endOfObject) continue;
       if (stored !== c.storedSize) throw integrityError(`chunk ${c.index}: stored object has ${stored} bytes, manifest says ${c.storedSize}`);
       const tail = await slabs.acquire();

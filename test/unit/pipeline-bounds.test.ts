@@ -5,7 +5,7 @@ import { codecForPut, openManifest, type Protection } from '../../src/crypto/str
 import { S3ductError, failure } from '../../src/errors.js';
 import { StreamLayout } from '../../src/format/layout.js';
 import { ByteReader } from '../../src/pipeline/byte-reader.js';
-import { getStream } from '../../src/pipeline/get-stream.js';
+import { GET_SLAB_SIZE, getStream } from '../../src/pipeline/get-stream.js';
 import { putStream } from '../../src/pipeline/put-stream.js';
 import { SlabPool } from '../../src/pipeline/slab-pool.js';
 import { testBytes } from '../helpers/cli.js';
@@ -57,12 +57,12 @@ test('put: bytes read but not yet taken by the store never exceed the read-ahead
 test('get: output is in order and byte-identical; look-ahead stays within its slabs', async () => {
   const key = randomBytes(32);
   const store = new MemoryStore();
-  const data = testBytes(2 * 1024 * 1024 + 7, 10);
-  await put(store, data, { protection: { mode: 'aes-256-gcm', key }, chunkSize: 300_000 });
+  const data = testBytes(5 * 1024 * 1024 + 7, 10);
+  await put(store, data, { protection: { mode: 'aes-256-gcm', key }, chunkSize: 1_500_000 });
   const { manifest, codec } = openManifest(await store.get(layout.manifest), { mode: 'aes-256-gcm', key }, 'm');
   const out: Buffer[] = [];
-  const rangeSize = 50_000;
-  const slabs = new SlabPool(rangeSize + 256 * 1024, 3);
+  const rangeSize = 2_500_000; // ranges larger than a step, and steps cut across segments
+  const slabs = new SlabPool(GET_SLAB_SIZE, 3);
   await getStream({
     store, layout, manifest, codec, concurrency: 4, rangeSize, lookAhead: slabs,
     sink: {
