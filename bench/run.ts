@@ -8,6 +8,7 @@
 import { spawn, spawnSync, type StdioOptions } from 'node:child_process';
 import { createCipheriv, createHash, randomBytes, randomFillSync } from 'node:crypto';
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createBucket, startMoto } from '../test/harness/servers.js';
@@ -84,12 +85,14 @@ interface Measured {
   readonly seconds: number;
   /** Peak resident set of the measured process, KiB. */
   readonly maxRssKiB: number;
+  /** User + system CPU seconds (GNU time only): cpu / seconds = cores kept busy. */
+  readonly cpu?: number;
 }
 
 /** Runs a command with wall time and peak RSS: GNU time when present, else VmHWM polling. */
 async function measure(cmd: string, args: string[], stdio: StdioOptions, env: NodeJS.ProcessEnv = process.env): Promise<Measured> {
   const out = path.join(TMPFS, `s3duct-bench-time-${process.pid}`);
-  const argv = TIME ? [TIME, '-f', '%e %M', '-o', out, cmd, ...args] : [cmd, ...args];
+  const argv = TIME ? [TIME, '-f', '%e %M %U %S', '-o', out, cmd, ...args] : [cmd, ...args];
   const started = process.hrtime.bigint();
   const child = spawn(argv[0]!, argv.slice(1), { stdio, env });
   let hwm = 0;
@@ -113,9 +116,9 @@ async function measure(cmd: string, args: string[], stdio: StdioOptions, env: No
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   if (code !== 0) throw new Error(`${path.basename(cmd)} ${args.slice(0, 2).join(' ')} failed (${code}): ${stderr.trim()}`);
   if (!TIME) return { seconds, maxRssKiB: hwm };
-  const [, rss] = readFileSync(out, 'utf8').trim().split(/\s+/);
+  const [, rss, user, sys] = readFileSync(out, 'utf8').trim().split(/\s+/);
   rmSync(out, { force: true });
-  return { seconds, maxRssKiB: Number(rss) };
+  return { seconds, maxRssKiB: Number(rss), cpu: Number(user) + Number(sys) };
 }
 
 function writeRandomFile(file: string, bytes: number): void {
@@ -144,7 +147,11 @@ async function local(c: Ceiling | undefined): Promise<void> {
     const gib = f2(LOCAL_BYTES / 1024 / MiB);
     for (const [verb, m] of [['put', put], ['get', get]] as const) {
       const rate = mibs(LOCAL_BYTES, m.seconds);
-      row(`${verb} ${gib} GiB, AES, local store on tmpfs`, `${f1(rate)} MiB/s`, c ? `${f2(rate / c.combined)}× the single-core ceiling (goal ≥ 1.5)` : '');
+      const notes = [
+        c ? `${f2(rate / c.combined)}× the single-core ceiling (goal ≥ 1.5)` : '',
+        m.cpu !== undefined ? `${f2(m.cpu / m.seconds)} cores busy` : '',
+      ];
+      row(`${verb} ${gib} GiB, AES, local store on tmpfs`, `${f1(rate)} MiB/s`, notes.filter(Boolean).join('; '));
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -234,6 +241,8 @@ async function moto(): Promise<void> {
 
 async function main(): Promise<void> {
   console.error(`s3duct bench on ${TMPFS}${TIME ? '' : ' (no /usr/bin/time: RSS from VmHWM polling)'}`);
+  // Other work on the machine skews every figure: say how busy it was.
+  row('load average at start (1 min), CPUs', `${os.loadavg()[0]!.toFixed(2)}`, `${os.cpus().length} CPUs`);
   let c: Ceiling | undefined;
   if (ONLY.has('ceiling')) {
     c = ceiling();
@@ -248,6 +257,7 @@ async function main(): Promise<void> {
   if (ONLY.has('local')) await local(c);
   if (ONLY.has('rss')) await rss();
   if (ONLY.has('moto')) await moto();
+  row('load average at end (1 min)', os.loadavg()[0]!.toFixed(2));
   const w = [0, 1, 2].map((i) => Math.max(...rows.map((r) => r[i]!.length)));
   console.log('');
   for (const r of rows) console.log(`${r[0]!.padEnd(w[0]!)}  ${r[1]!.padStart(w[1]!)}  ${r[2]}`.trimEnd());
