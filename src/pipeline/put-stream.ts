@@ -98,8 +98,18 @@ async function putWithPool(p: PutStreamParams, pool: CryptoPool): Promise<Manife
     return commitQueue;
   };
 
-  /** Reads one chunk's plaintext, handing each piece to the workers; ends once it is read. */
+  /** Reads one chunk's plaintext, handing each piece to the workers; ends once it is read.
+   *  On failure the chunk's body fails too, so the store discards the partial object. */
   const readChunk = async (job: CryptoJob, queue: AsyncQueue<Promise<Encoded>>) => {
+    try {
+      return await readPieces(job, queue);
+    } catch (error) {
+      queue.push(settledLater(Promise.reject(error)));
+      queue.end();
+      throw error;
+    }
+  };
+  const readPieces = async (job: CryptoJob, queue: AsyncQueue<Promise<Encoded>>) => {
     for (let remaining = p.chunkSize; remaining > 0; ) {
       const want = Math.min(remaining, slabs.slabSize);
       const slab = await slabs.acquire();
@@ -149,6 +159,7 @@ async function putWithPool(p: PutStreamParams, pool: CryptoPool): Promise<Manife
       read = await Promise.race([reading, upload.then(() => reading)]);
     } catch (error) {
       fail(error);
+      await upload.catch(() => {}); // let the store discard the partial object before we report
       break;
     }
     const { isLast, final } = read;

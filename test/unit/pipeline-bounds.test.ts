@@ -112,3 +112,21 @@ test('get: a tampered chunk stops the restore at that chunk; a failing sink stop
     /disk full/,
   );
 });
+
+test('put: an input that fails mid-chunk fails the put and that chunk object, without hanging', async () => {
+  async function* broken(): AsyncGenerator<Buffer> {
+    yield testBytes(300_000);
+    throw failure('input broke');
+  }
+  const store = new MemoryStore();
+  const streamId = randomBytes(16);
+  await assert.rejects(
+    putStream({
+      store, layout, name: 'bounds', streamId, codec: codecForPut({ mode: 'none' }, streamId),
+      input: new ByteReader(broken()), chunkSize: 1024 * 1024, storageClass: 'STANDARD', tags: {},
+      concurrency: 2, source: { kind: 'stdin' },
+    }),
+    /input broke/,
+  );
+  assert.equal(store.objects.size, 0, 'no partial chunk and no manifest');
+});
