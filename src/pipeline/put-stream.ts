@@ -127,7 +127,9 @@ async function putWithPool(p: PutStreamParams, pool: CryptoPool): Promise<Manife
       throw error;
     }
   };
-  const readPieces = async (job: CryptoJob, queue: AsyncQueue<Promise<Encoded>>) => {
+  /** Reads up to one chunk of input into read-ahead slabs; `each` gets every piece and must
+   *  release its slab once the piece's work is done. Resolves whether the input ended. */
+  const readChunkPieces = async (each: (piece: Uint8Array, slab: Uint8Array) => void): Promise<boolean> => {
     for (let remaining = p.chunkSize; remaining > 0; ) {
       const want = Math.min(remaining, slabs.slabSize);
       const slab = await slabs.acquire();
@@ -138,14 +140,19 @@ async function putWithPool(p: PutStreamParams, pool: CryptoPool): Promise<Manife
       }
       remaining -= piece.length;
       p.events?.onRead?.(piece.length);
+      each(piece, slab);
+      if (piece.length < want) break;
+    }
+    return p.input.atEOF();
+  };
+  const readPieces = async (job: CryptoJob, queue: AsyncQueue<Promise<Encoded>>) => {
+    const isLast = await readChunkPieces((piece, slab) => {
       let taken!: () => void;
       const takenByStore = new Promise<void>((r) => (taken = r));
       const encoded = job.step(piece);
       Promise.all([streamHash.step(piece), encoded, takenByStore]).then(() => slabs.release(slab), fail);
       queue.push(settledLater(encoded.then((out) => ({ out, taken }))));
-      if (piece.length < want) break;
-    }
-    const isLast = await p.input.atEOF();
+    });
     const final = settledLater(job.finish(isLast));
     queue.push(settledLater(final.then((f) => ({ out: f.out, taken: () => {} }))));
     queue.end();
@@ -156,20 +163,9 @@ async function putWithPool(p: PutStreamParams, pool: CryptoPool): Promise<Manife
   for (const rec of p.resume ?? []) {
     // Re-read what the interrupted put stored: hashed on the same lanes, never uploaded.
     const hash = pool.hasher('chunk');
-    for (let remaining = p.chunkSize; remaining > 0; ) {
-      const want = Math.min(remaining, slabs.slabSize);
-      const slab = await slabs.acquire();
-      const piece = await readInto(p.input, slab.subarray(0, want));
-      if (!piece.length) {
-        slabs.release(slab);
-        break;
-      }
-      remaining -= piece.length;
-      p.events?.onRead?.(piece.length);
+    const isLast = await readChunkPieces((piece, slab) => {
       Promise.all([hash.step(piece), streamHash.step(piece)]).then(() => slabs.release(slab), fail);
-      if (piece.length < want) break;
-    }
-    const isLast = await p.input.atEOF();
+    });
     const d = (await hash.finish(isLast)).digest;
     if (failed) throw failed.error;
     const diverged = (why: string) =>
