@@ -54,6 +54,7 @@ try {
       });
     },
   };
+  const bundleOptions = { bundle: true, platform: 'node', target: 'node20', format: 'cjs', plugins: [embedAddons], logLevel: 'warning', legalComments: 'none' };
   await esbuild.build({
     ...(entry
       ? { entryPoints: [entry] }
@@ -65,15 +66,18 @@ try {
             loader: 'ts',
           },
         }),
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'cjs',
+    ...bundleOptions,
     outfile: bundle,
-    plugins: [embedAddons],
-    logLevel: 'warning',
-    legalComments: 'none',
   });
+
+  // The crypto worker thread's code (src/pipeline/embedded-worker.ts starts it from this asset).
+  const workerBundle = path.join(work, 'crypto-worker.cjs');
+  await esbuild.build({
+    entryPoints: [path.join(ROOT, 'src', 'pipeline', 'crypto-worker.ts')],
+    ...bundleOptions,
+    outfile: workerBundle,
+  });
+  if (!entry) addonAssets['crypto-worker.cjs'] = workerBundle;
 
   const blob = path.join(work, 'sea-prep.blob');
   const config = path.join(work, 'sea-config.json');
@@ -97,7 +101,7 @@ try {
   rmSync(tmpOut, { force: true });
   chmodSync(out, 0o755);
   const mb = (statSync(out).size / 1024 ** 2).toFixed(1);
-  process.stderr.write(`built ${out}: ${mb} MiB in ${((Date.now() - started) / 1000).toFixed(1)} s (addons: ${Object.keys(addonAssets).join(', ') || 'none'})\n`);
+  process.stderr.write(`built ${out}: ${mb} MiB in ${((Date.now() - started) / 1000).toFixed(1)} s (assets: ${Object.keys(addonAssets).join(', ') || 'none'})\n`);
 } finally {
   rmSync(work, { recursive: true, force: true });
 }

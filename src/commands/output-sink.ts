@@ -49,11 +49,12 @@ function stdoutTarget(): OutputTarget {
   const write = (b: Buffer) =>
     new Promise<void>((resolve, reject) => {
       if (broken) return reject(failure(`cannot write to standard output: ${(broken as any).code ?? broken.message}`));
-      const ok = process.stdout.write(b, (err) => {
+      // Resolve on the callback, not on write()'s return value: only then has the stream
+      // let go of `b`, which the pipeline reuses (see Sink).
+      process.stdout.write(b, (err) => {
         if (err) reject(failure(`cannot write to standard output: ${(err as any).code ?? err.message}`));
+        else resolve();
       });
-      if (ok) resolve();
-      else process.stdout.once('drain', resolve);
     });
   return {
     sink: { write },

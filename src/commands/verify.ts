@@ -88,8 +88,10 @@ async function checkObjects(store: Store, layout: StreamLayout, m: Manifest, wor
 
 /**
  * Full read through getStream with a discarding sink: exactly get's checks, no copy of them.
- * getStream stops at the first failure; chunks are verified in order, so the failure belongs
- * to the first chunk it has not reported verified (or, after the last one, to the totals).
+ * getStream stops at the first failure. Chunks are verified in order, but its reader runs
+ * ahead of the verifier, so a failure belongs to the chunk its message names ("chunk 3: …",
+ * or a key ending chunks/00000003), else to the first chunk not reported verified (after
+ * the last one: to the totals).
  */
 async function readEverything(store: Store, s: OpenStream, workers: number, showProgress: boolean) {
   const n = s.manifest.chunks.length;
@@ -117,10 +119,17 @@ async function readEverything(store: Store, s: OpenStream, workers: number, show
     if (!(e instanceof S3ductError)) throw e;
     const status = ({ [ExitCode.integrity]: 'corrupt', [ExitCode.notFound]: 'missing', [ExitCode.notReady]: 'archived' } as const)[e.exitCode as 4 | 5 | 2];
     if (!status) throw e; // network, auth: not a finding about the data
-    if (verified === n) streamProblem = e.message;
-    else results[verified] = { ...results[verified]!, status, detail: e.message };
+    const at = Math.max(verified, chunkNamedIn(e.message) ?? verified);
+    if (at >= n) streamProblem = e.message;
+    else results[at] = { ...results[at]!, status, detail: e.message };
   } finally {
     progress.stop();
   }
   return { chunks: results, streamProblem };
+}
+
+/** The chunk index an error message names, if any. */
+function chunkNamedIn(message: string): number | undefined {
+  const m = /\bchunk (\d+):/.exec(message) ?? /\/chunks\/(\d{8})\b/.exec(message);
+  return m ? Number(m[1]) : undefined;
 }

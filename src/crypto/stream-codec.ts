@@ -22,27 +22,45 @@ export type Protection =
   | { readonly mode: 'aes-256-gcm'; readonly key: Buffer }
   | { readonly mode: 'age'; readonly keys: AgeKeys };
 
+/** What an encoder or decoder step returns: synchronous codecs return the pieces, codecs
+ *  built on an asynchronous library may return a promise of them. */
+export type CodecOutput = Buffer[] | Promise<Buffer[]>;
+
 /** Turns one chunk's plaintext into the bytes stored for it, piece by piece. */
 export interface ChunkEncoder {
-  start(): Buffer[];
-  update(plain: Buffer): Buffer[];
+  start(): CodecOutput;
+  update(plain: Buffer): CodecOutput;
   /** `isLast`: this chunk ends the stream (bound into the data where the mode allows). */
-  final(isLast: boolean): Buffer[];
+  final(isLast: boolean): CodecOutput;
 }
 
 /** Turns a chunk object's bytes back into plaintext, authenticating as it goes. */
 export interface ChunkDecoder {
-  update(stored: Buffer): Buffer[];
-  final(): Buffer[];
+  update(stored: Buffer): CodecOutput;
+  final(): CodecOutput;
 }
 
-/** Everything mode-specific about one stream, behind one interface. */
-export interface StreamCodec {
-  readonly encryption: EncryptionInfo;
-  readonly chainKey: Buffer;
-  storedSize(plainSize: number): number;
+/** The per-chunk half of a codec, which the pipeline may run in a worker thread. */
+export interface ChunkCodec {
   encoder(index: number): ChunkEncoder;
   decoder(index: number, isLast: boolean): ChunkDecoder;
+}
+
+/**
+ * Plain data (structured-clone safe) from which chunkCodecFromSpec rebuilds a codec's
+ * ChunkCodec in another thread. It carries derived subkeys, never the user's key.
+ */
+export type ChunkCodecSpec =
+  | { readonly mode: 'none' }
+  | { readonly mode: 'aes-256-gcm'; readonly streamId: Uint8Array; readonly root: Uint8Array; readonly check: Uint8Array };
+
+/** Everything mode-specific about one stream, behind one interface. */
+export interface StreamCodec extends ChunkCodec {
+  readonly encryption: EncryptionInfo;
+  readonly chainKey: Buffer;
+  /** Set when the chunk codec can be rebuilt in a worker thread; absent, it runs in-thread. */
+  readonly chunkSpec?: ChunkCodecSpec;
+  storedSize(plainSize: number): number;
   sealManifest(m: Manifest): Buffer;
   /** The store copy of the resume journal: sealed like the manifest when the stream is encrypted
    *  (it holds plaintext hashes). */
@@ -51,26 +69,22 @@ export interface StreamCodec {
 
 const PLAIN_ENCODER: ChunkEncoder = { start: () => [], update: (b) => [b], final: () => [] };
 const PLAIN_DECODER: ChunkDecoder = { update: (b) => [b], final: () => [] };
+const PLAIN_CHUNKS: ChunkCodec = { encoder: () => PLAIN_ENCODER, decoder: () => PLAIN_DECODER };
 
 function plainCodec(streamId: Buffer): StreamCodec {
   return {
+    ...PLAIN_CHUNKS,
     encryption: { mode: 'none' },
     chainKey: publicChainKey(streamId),
+    chunkSpec: { mode: 'none' },
     storedSize: (n) => n,
-    encoder: () => PLAIN_ENCODER,
-    decoder: () => PLAIN_DECODER,
     sealManifest: (m) => serializeManifest(m),
     sealJournal: (text) => text,
   };
 }
 
-function aesCodec(userKey: Buffer, streamId: Buffer, keys: StreamKeys = deriveStreamKeys(userKey, streamId)): StreamCodec {
-  const chunkKey: SealKey = { root: keys.data, check: keys.check };
-  const manifestKey: SealKey = { root: keys.manifest, check: keys.check };
+function aesChunks(streamId: Buffer, chunkKey: SealKey): ChunkCodec {
   return {
-    encryption: { mode: 'aes-256-gcm', keyId: keyFingerprint(userKey), segmentSize: SEGMENT_SIZE },
-    chainKey: keys.chain,
-    storedSize: sealedSize,
     encoder(index) {
       const s = new Sealer(chunkKey, newHeader('chunk', streamId, index, chunkKey));
       return {
@@ -83,6 +97,24 @@ function aesCodec(userKey: Buffer, streamId: Buffer, keys: StreamKeys = deriveSt
       const o = new Opener(chunkKey, { kind: 'chunk', streamId, index }, `chunk ${index}`);
       return { update: (b) => o.update(b), final: () => [o.final(isLast ? FinalMark.lastChunk : FinalMark.chunk)] };
     },
+  };
+}
+
+/** Rebuilds a codec's chunk half from its chunkSpec (in a worker thread). */
+export function chunkCodecFromSpec(spec: ChunkCodecSpec): ChunkCodec {
+  if (spec.mode === 'none') return PLAIN_CHUNKS;
+  return aesChunks(Buffer.from(spec.streamId), { root: Buffer.from(spec.root), check: Buffer.from(spec.check) });
+}
+
+function aesCodec(userKey: Buffer, streamId: Buffer, keys: StreamKeys = deriveStreamKeys(userKey, streamId)): StreamCodec {
+  const chunkKey: SealKey = { root: keys.data, check: keys.check };
+  const manifestKey: SealKey = { root: keys.manifest, check: keys.check };
+  return {
+    ...aesChunks(streamId, chunkKey),
+    encryption: { mode: 'aes-256-gcm', keyId: keyFingerprint(userKey), segmentSize: SEGMENT_SIZE },
+    chainKey: keys.chain,
+    chunkSpec: { mode: 'aes-256-gcm', streamId, root: chunkKey.root, check: chunkKey.check },
+    storedSize: sealedSize,
     sealManifest: (m) => sealWhole(manifestKey, 'manifest', streamId, serializeManifest(m)),
     sealJournal: (text) => sealWhole(manifestKey, 'journal', streamId, text),
   };

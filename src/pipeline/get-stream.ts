@@ -1,5 +1,8 @@
 import { chainStep } from '../crypto/chain.js';
-import { DualHash } from '../crypto/dual-hash.js';
+import { AsyncQueue } from './async-queue.js';
+import { SlabPool } from './slab-pool.js';
+import { CryptoPool, type CryptoJob, type JobDigest } from './crypto-pool.js';
+import { settledLater } from './settled-later.js';
 import type { StreamCodec } from '../crypto/stream-codec.js';
 import { integrityError } from '../errors.js';
 import type { StreamLayout } from '../format/layout.js';
@@ -7,7 +10,8 @@ import type { ChunkRecord, Manifest } from '../format/manifest.js';
 import type { Store } from '../store/store.js';
 import { orderedPrefetch } from './ordered-prefetch.js';
 
-/** Where restored bytes go; `write` resolves when the sink can take more (backpressure). */
+/** Where restored bytes go. `write` resolves once the sink is done with `b` (the caller
+ *  reuses its memory) and can take more (backpressure). */
 export interface Sink {
   write(b: Buffer): Promise<void>;
 }
@@ -22,6 +26,8 @@ export interface GetStreamParams {
   readonly concurrency: number;
   readonly rangeSize: number;
   readonly onWritten?: (bytes: number) => void;
+  /** Slabs of GET_SLAB_SIZE for steps fetched but not yet written. */
+  readonly lookAhead?: SlabPool;
   /**
    * The chunks of an unfinished put, from its journal: each is verified, but there are no
    * whole-stream totals to check, and each chunk's last-chunk mark comes from the journal.
@@ -59,62 +65,131 @@ export function* rangeReads<T>(store: Store, objects: Iterable<RangedObject<T>>,
   }
 }
 
+/** Fetched ranges go to the decoder in steps of this size, each in a slab of its own, so the
+ *  decoder's working memory does not grow with the range size. */
+const STEP_SIZE = 1 << 20;
+/** Default look-ahead in slabs: steps being decoded, hashed or written. */
+export const DEFAULT_LOOK_AHEAD_SLABS = 16;
+/** Room in a slab beyond its step: a decoder step may also emit the plaintext of a segment
+ *  carried over from the previous step (at most one 64 KiB segment in the formats we have). */
+export const SLAB_HEADROOM = 256 * 1024;
+/** The slab size a look-ahead pool given to getStream must have. */
+export const GET_SLAB_SIZE = STEP_SIZE + SLAB_HEADROOM;
+
+interface Decoded {
+  /** Plaintext: a view of `slab`. */
+  readonly plain: Buffer;
+  readonly slab: Uint8Array;
+  /** Set on a chunk's last piece. */
+  readonly end?: { readonly record: ChunkRecord; readonly digest: JobDigest };
+}
+
 /**
  * Streams a stream back in order, verifying as it goes: each segment's authentication before
  * its plaintext is written, then each chunk's size, hashes and chain link, then the count and
  * whole-stream hashes. Throws an integrity error naming the chunk and the check that failed.
+ *
+ * Threads: decoding and each chunk's hashes run on the pool's chunk lane, the whole-stream
+ * hashes on its stream lane, while this thread fetches and writes. The fetcher runs ahead of
+ * the writer within the look-ahead slabs; the writer takes results strictly in order.
  */
 export async function getStream(p: GetStreamParams): Promise<void> {
+  const pool = new CryptoPool();
+  try {
+    await getWithPool(p, pool);
+  } finally {
+    await pool.close();
+  }
+}
+
+async function getWithPool(p: GetStreamParams, pool: CryptoPool): Promise<void> {
   const m = p.manifest;
   const last = m.chunks.length - 1;
-  const streamHash = new DualHash();
-  let chain = p.codec.chainKey;
-  let hash = new DualHash();
   const isLast = (i: number) => (p.partial ? p.partial.lastMarks[i]! : i === last);
-  let decoder = p.codec.decoder(0, isLast(0));
-  let stored = 0;
+  const slabs = p.lookAhead ?? new SlabPool(GET_SLAB_SIZE, DEFAULT_LOOK_AHEAD_SLABS);
+  if (slabs.slabSize < GET_SLAB_SIZE) throw new Error(`look-ahead slabs must hold ${GET_SLAB_SIZE} bytes`);
+  const streamHash = pool.hasher('stream');
+  const queue = new AsyncQueue<Promise<Decoded>>();
+  let failed: { error: unknown } | undefined;
+  const fail = (error: unknown) => {
+    failed ??= { error };
+    slabs.abort(failed.error);
+  };
 
-  const emit = async (pieces: Buffer[]) => {
-    for (const b of pieces) {
-      if (!b.length) continue;
-      hash.update(b);
-      streamHash.update(b);
-      await p.sink.write(b);
-      p.onWritten?.(b.length);
+  const fetchAll = async () => {
+    let job: CryptoJob | undefined;
+    let stored = 0;
+    const objects = m.chunks.map((c) => ({ key: p.layout.chunk(c.index), size: c.storedSize, tag: c }));
+    for await (const piece of orderedPrefetch(rangeReads(p.store, objects, p.rangeSize), p.concurrency)) {
+      if (failed) return;
+      const c = piece.tag;
+      job ??= pool.decoder(p.codec, c.index, isLast(c.index));
+      for (let off = 0; off < piece.bytes.length; off += STEP_SIZE) {
+        const step = piece.bytes.subarray(off, off + STEP_SIZE);
+        const slab = await slabs.acquire();
+        slab.set(step);
+        const decoding = job.step(slab.subarray(0, step.length), slab);
+        queue.push(settledLater(decoding.then((plain) => ({ plain, slab }))));
+      }
+      stored += piece.bytes.length;
+      if (!piece.endOfObject) continue;
+      if (stored !== c.storedSize) throw integrityError(`chunk ${c.index}: stored object has ${stored} bytes, manifest says ${c.storedSize}`);
+      const tail = await slabs.acquire();
+      queue.push(settledLater(job.finish(isLast(c.index), tail).then((f) => ({ plain: f.out, slab: tail, end: { record: c, digest: f.digest } }))));
+      job = undefined;
+      stored = 0;
     }
   };
 
-  const objects = m.chunks.map((c) => ({ key: p.layout.chunk(c.index), size: c.storedSize, tag: c }));
-  for await (const piece of orderedPrefetch(rangeReads(p.store, objects, p.rangeSize), p.concurrency)) {
-    const c = piece.tag;
-    stored += piece.bytes.length;
-    await emit(decoder.update(piece.bytes));
-    if (!piece.endOfObject) continue;
-    if (stored !== c.storedSize) throw integrityError(`chunk ${c.index}: stored object has ${stored} bytes, manifest says ${c.storedSize}`);
-    await emit(decoder.final());
-    verifyChunk(c, hash, chain);
-    p.onChunkVerified?.(c);
-    chain = Buffer.from(c.chain, 'hex');
-    if (c.index < last) {
-      hash = new DualHash();
-      decoder = p.codec.decoder(c.index + 1, isLast(c.index + 1));
+  const writeAll = async () => {
+    let chain = p.codec.chainKey;
+    for await (const next of queue) {
+      const d = await next;
+      if (d.plain.length) {
+        // The stream hasher reads the same shared bytes while they are written out.
+        const hashed = settledLater(streamHash.step(d.plain));
+        await p.sink.write(d.plain);
+        p.onWritten?.(d.plain.length);
+        hashed.then(() => slabs.release(d.slab), fail);
+      } else slabs.release(d.slab);
+      if (d.end) {
+        chain = verifyChunk(d.end.record, d.end.digest, chain);
+        p.onChunkVerified?.(d.end.record);
+      }
     }
-    stored = 0;
+    return chain;
+  };
+
+  const fetching = fetchAll().then(() => queue.end(), (e) => {
+    fail(e);
+    queue.push(settledLater(Promise.reject(e))); // the writer stops at the failure, in order
+    queue.end();
+  });
+  let chain: Buffer;
+  try {
+    chain = await writeAll();
+  } catch (error) {
+    // The writer meets failures in stream order (the fetcher queues its own): report this one.
+    fail(error);
+    await fetching;
+    throw error;
   }
+  await fetching;
+  if (failed) throw failed.error;
+  const t = (await streamHash.finish(true)).digest;
   if (p.partial) return;
-  const d = streamHash.digest();
-  if (streamHash.size !== m.stream.size) throw integrityError(`stream: ${streamHash.size} bytes restored, manifest says ${m.stream.size}`);
-  if (d.sha256.toString('hex') !== m.stream.sha256) throw integrityError('stream: SHA-256 of the whole stream does not match the manifest');
-  if (d.sha3_256.toString('hex') !== m.stream.sha3_256) throw integrityError('stream: SHA3-256 of the whole stream does not match the manifest');
+  if (t.size !== m.stream.size) throw integrityError(`stream: ${t.size} bytes restored, manifest says ${m.stream.size}`);
+  if (t.sha256.toString('hex') !== m.stream.sha256) throw integrityError('stream: SHA-256 of the whole stream does not match the manifest');
+  if (t.sha3_256.toString('hex') !== m.stream.sha3_256) throw integrityError('stream: SHA3-256 of the whole stream does not match the manifest');
   if (chain.toString('hex') !== m.stream.chain) throw integrityError('stream: final chain value does not match the manifest');
 }
 
-/** Checks one chunk's plaintext against its record and recomputes its chain link. */
-function verifyChunk(c: ChunkRecord, hash: DualHash, previous: Buffer): void {
-  const d = hash.digest();
-  if (hash.size !== c.size) throw integrityError(`chunk ${c.index}: ${hash.size} plaintext bytes, manifest says ${c.size}`);
+/** Checks one chunk's plaintext digests against its record; returns its recomputed chain link. */
+function verifyChunk(c: ChunkRecord, d: JobDigest, previous: Buffer): Buffer {
+  if (d.size !== c.size) throw integrityError(`chunk ${c.index}: ${d.size} plaintext bytes, manifest says ${c.size}`);
   if (d.sha256.toString('hex') !== c.sha256) throw integrityError(`chunk ${c.index}: SHA-256 mismatch`);
   if (d.sha3_256.toString('hex') !== c.sha3_256) throw integrityError(`chunk ${c.index}: SHA3-256 mismatch`);
   const link = chainStep(previous, d.sha256, d.sha3_256);
   if (link.toString('hex') !== c.chain) throw integrityError(`chunk ${c.index}: chain link mismatch (chunk replaced, reordered or from another stream)`);
+  return link;
 }

@@ -1,5 +1,8 @@
+import { AsyncQueue } from './async-queue.js';
+import { SlabPool } from './slab-pool.js';
+import { CryptoPool, type CryptoJob } from './crypto-pool.js';
+import { settledLater } from './settled-later.js';
 import { chainStep } from '../crypto/chain.js';
-import { DualHash } from '../crypto/dual-hash.js';
 import type { StreamCodec } from '../crypto/stream-codec.js';
 import { failure } from '../errors.js';
 import type { StreamLayout } from '../format/layout.js';
@@ -10,9 +13,12 @@ import type { JournalChunk } from '../resume/journal-format.js';
 import { ExitCode, S3ductError } from '../errors.js';
 import { crashPoint } from '../resume/crash-points.js';
 
-/** Plaintext is handed to the encoder in pieces of at most this size (1 MiB balances per-call
- *  overhead against memory held per chunk in flight). */
+/** Plaintext goes to the workers in pieces of this size: large enough that message overhead
+ *  is negligible, small enough that the read-ahead budget holds many. */
 const READ_PIECE = 1 << 20;
+/** Default read-ahead in READ_PIECE slabs: plaintext read but not yet hashed, encoded and
+ *  taken by the store (32 MiB; more did not help on the measured machine). */
+export const DEFAULT_READ_AHEAD_SLABS = 32;
 
 export const CHUNK_CONTENT_TYPE = 'application/x-s3duct-chunk';
 export const MANIFEST_CONTENT_TYPE = 'application/x-s3duct-manifest';
@@ -40,6 +46,8 @@ export interface PutStreamParams {
   readonly concurrency: number;
   readonly source: SourceInfo;
   readonly events?: PutEvents;
+  /** Slabs of plaintext in flight between reading and the store (default: 32 of 1 MiB). */
+  readonly readAhead?: SlabPool;
   /** Chunks an interrupted put of this stream already stored: the input is re-read and checked
    *  against them instead of being uploaded again. */
   readonly resume?: readonly JournalChunk[];
@@ -59,16 +67,41 @@ export class ResumeDivergedError extends S3ductError {
  * chunk → dual hash → chain → encode → upload, in parallel with backpressure: the input is
  * read only as fast as the store takes the encoded bytes. Returns the manifest once every
  * chunk and the manifest itself are stored.
+ *
+ * Threads: each chunk's hashes and encoding run on the pool's chunk lane and the whole-stream
+ * hashes on its stream lane, both fed the same shared pieces, while this thread reads and
+ * stores. Memory: each piece holds a read-ahead slab from read until the store has taken its
+ * encoded bytes and the stream hasher is done with it, whatever the chunk size.
  */
 export async function putStream(p: PutStreamParams): Promise<Manifest> {
+  const pool = new CryptoPool();
+  try {
+    return await putWithPool(p, pool);
+  } finally {
+    await pool.close();
+  }
+}
+
+interface Encoded {
+  readonly out: Buffer;
+  /** Called once the store has taken `out`. */
+  readonly taken: () => void;
+}
+
+async function putWithPool(p: PutStreamParams, pool: CryptoPool): Promise<Manifest> {
   const createdAt = new Date().toISOString();
-  const streamHash = new DualHash();
-  let chain = p.codec.chainKey;
+  const slabs = p.readAhead ?? new SlabPool(READ_PIECE, DEFAULT_READ_AHEAD_SLABS);
+  const streamHash = pool.hasher('stream');
+  let chain: Promise<Buffer> = Promise.resolve(p.codec.chainKey);
   const acked = new Map<number, JournalChunk>();
   const records: JournalChunk[] = [];
   const inflight = new Set<Promise<void>>();
   let failed: { error: unknown } | undefined;
   let commitQueue = Promise.resolve();
+  const fail = (error: unknown) => {
+    failed ??= { error };
+    slabs.abort(failed.error); // a reader waiting for a slab must not wait forever
+  };
 
   // Records reach onChunkStored strictly in order, whatever order the uploads finish in.
   const commit = () => {
@@ -83,92 +116,125 @@ export async function putStream(p: PutStreamParams): Promise<Manifest> {
     return commitQueue;
   };
 
+  /** Reads one chunk's plaintext, handing each piece to the workers; ends once it is read.
+   *  On failure the chunk's body fails too, so the store discards the partial object. */
+  const readChunk = async (job: CryptoJob, queue: AsyncQueue<Promise<Encoded>>) => {
+    try {
+      return await readPieces(job, queue);
+    } catch (error) {
+      queue.push(settledLater(Promise.reject(error)));
+      queue.end();
+      throw error;
+    }
+  };
+  /** Reads up to one chunk of input into read-ahead slabs; `each` gets every piece and must
+   *  release its slab once the piece's work is done. Resolves whether the input ended. */
+  const readChunkPieces = async (each: (piece: Uint8Array, slab: Uint8Array) => void): Promise<boolean> => {
+    for (let remaining = p.chunkSize; remaining > 0; ) {
+      const want = Math.min(remaining, slabs.slabSize);
+      const slab = await slabs.acquire();
+      const piece = await readInto(p.input, slab.subarray(0, want));
+      if (!piece.length) {
+        slabs.release(slab);
+        break;
+      }
+      remaining -= piece.length;
+      p.events?.onRead?.(piece.length);
+      each(piece, slab);
+      if (piece.length < want) break;
+    }
+    return p.input.atEOF();
+  };
+  const readPieces = async (job: CryptoJob, queue: AsyncQueue<Promise<Encoded>>) => {
+    const isLast = await readChunkPieces((piece, slab) => {
+      let taken!: () => void;
+      const takenByStore = new Promise<void>((r) => (taken = r));
+      const encoded = job.step(piece);
+      Promise.all([streamHash.step(piece), encoded, takenByStore]).then(() => slabs.release(slab), fail);
+      queue.push(settledLater(encoded.then((out) => ({ out, taken }))));
+    });
+    const final = settledLater(job.finish(isLast));
+    queue.push(settledLater(final.then((f) => ({ out: f.out, taken: () => {} }))));
+    queue.end();
+    return { isLast, final };
+  };
+
   let finished = false;
   for (const rec of p.resume ?? []) {
-    const hash = new DualHash();
-    for (let remaining = p.chunkSize; remaining > 0; ) {
-      const piece = await p.input.read(Math.min(remaining, READ_PIECE));
-      if (!piece) break;
-      remaining -= piece.length;
-      hash.update(piece);
-      streamHash.update(piece);
-      p.events?.onRead?.(piece.length);
-    }
-    const isLast = await p.input.atEOF();
-    const d = hash.digest();
+    // Re-read what the interrupted put stored: hashed on the same lanes, never uploaded.
+    const hash = pool.hasher('chunk');
+    const isLast = await readChunkPieces((piece, slab) => {
+      Promise.all([hash.step(piece), streamHash.step(piece)]).then(() => slabs.release(slab), fail);
+    });
+    const d = (await hash.finish(isLast)).digest;
+    if (failed) throw failed.error;
     const diverged = (why: string) =>
       new ResumeDivergedError(`resume: chunk ${rec.index} of the input differs from what the interrupted put stored (${why}): the source changed`, rec.index);
     const sameHashes = d.sha256.toString('hex') === rec.sha256 && d.sha3_256.toString('hex') === rec.sha3_256;
-    if (hash.size === rec.size && !sameHashes) throw diverged('hashes differ');
+    if (d.size === rec.size && !sameHashes) throw diverged('hashes differ');
     if (isLast && !rec.last) {
-      const whole = rec.index + (hash.size === rec.size ? 1 : 0);
+      const whole = rec.index + (d.size === rec.size ? 1 : 0);
       throw new ResumeDivergedError(`resume: the input ended after ${whole} chunks, but the interrupted put had stored ${p.resume!.length}`, rec.index);
     }
-    if (hash.size !== rec.size) throw diverged(`${hash.size} bytes, stored ${rec.size}`);
+    if (d.size !== rec.size) throw diverged(`${d.size} bytes, stored ${rec.size}`);
     if (!isLast && rec.last) throw diverged('the input goes on past the stored last chunk');
-    chain = chainStep(chain, d.sha256, d.sha3_256);
-    if (chain.toString('hex') !== rec.chain) throw diverged('chain differs: the journal belongs to another key or is damaged');
+    const link = chainStep(await chain, d.sha256, d.sha3_256);
+    if (link.toString('hex') !== rec.chain) throw diverged('chain differs: the journal belongs to another key or is damaged');
+    chain = Promise.resolve(link);
     records.push(rec);
     p.events?.onChunkVerified?.(rec);
     if (isLast) finished = true;
   }
 
   for (let index = records.length; !finished; index++) {
-    const hash = new DualHash();
-    const encoder = p.codec.encoder(index);
-    let isLast = false;
-    let signalBodyDone!: () => void;
-    const bodyDone = new Promise<void>((r) => (signalBodyDone = r));
-    const input = p.input;
-    const chunkSize = p.chunkSize;
+    const job = pool.encoder(p.codec, index);
+    const queue = new AsyncQueue<Promise<Encoded>>();
     async function* body(): AsyncGenerator<Buffer> {
-      yield* encoder.start();
-      let remaining = chunkSize;
-      while (remaining > 0) {
-        const piece = await input.read(Math.min(remaining, READ_PIECE));
-        if (!piece) break;
-        remaining -= piece.length;
-        hash.update(piece);
-        streamHash.update(piece);
-        p.events?.onRead?.(piece.length);
-        yield* encoder.update(piece);
+      for await (const next of queue) {
+        const e = await next;
+        yield e.out;
+        e.taken();
       }
-      isLast = await input.atEOF();
-      yield* encoder.final(isLast);
-      signalBodyDone();
     }
-    const upload = p.store.put(p.layout.chunk(index), body(), {
-      storageClass: p.storageClass,
-      contentType: CHUNK_CONTENT_TYPE,
-      tags: p.tags,
-      onAcked: p.events?.onAcked,
-    });
-    upload.catch(() => {});
+    const upload = settledLater(
+      p.store.put(p.layout.chunk(index), body(), {
+        storageClass: p.storageClass,
+        contentType: CHUNK_CONTENT_TYPE,
+        tags: p.tags,
+        onAcked: p.events?.onAcked,
+      }),
+    );
+    const reading = settledLater(readChunk(job, queue));
+    let read: Awaited<typeof reading>;
     try {
-      await Promise.race([bodyDone, upload]);
+      // An upload that fails early must not leave us waiting for slabs nobody releases.
+      read = await Promise.race([reading, upload.then(() => reading)]);
     } catch (error) {
-      failed ??= { error };
+      fail(error);
+      await upload.catch(() => {}); // let the store discard the partial object before we report
       break;
     }
-    const d = hash.digest();
-    chain = chainStep(chain, d.sha256, d.sha3_256);
-    const partial = {
-      index,
-      size: hash.size,
-      sha256: d.sha256.toString('hex'),
-      sha3_256: d.sha3_256.toString('hex'),
-      chain: chain.toString('hex'),
-    };
-    const expectedStored = p.codec.storedSize(hash.size);
-    const tracked: Promise<void> = upload
-      .then((res) => {
+    const { isLast, final } = read;
+    const linked = (chain = Promise.all([chain, final]).then(([prev, f]) => chainStep(prev, f.digest.sha256, f.digest.sha3_256)));
+    linked.catch(() => {});
+    const tracked: Promise<void> = Promise.all([upload, final, linked])
+      .then(([res, f, link]) => {
+        const size = f.digest.size;
+        const expectedStored = p.codec.storedSize(size);
         if (res.size !== expectedStored) throw failure(`chunk ${index}: store acknowledged ${res.size} bytes, expected ${expectedStored}`);
-        acked.set(index, { ...partial, storedSize: res.size, ...(res.etag ? { etag: res.etag } : {}), last: isLast });
+        acked.set(index, {
+          index,
+          size,
+          sha256: f.digest.sha256.toString('hex'),
+          sha3_256: f.digest.sha3_256.toString('hex'),
+          chain: link.toString('hex'),
+          storedSize: res.size,
+          ...(res.etag ? { etag: res.etag } : {}),
+          last: isLast,
+        });
         return commit();
       })
-      .catch((error) => {
-        failed ??= { error };
-      })
+      .catch(fail)
       .finally(() => inflight.delete(tracked));
     inflight.add(tracked);
     if (isLast) break;
@@ -179,7 +245,8 @@ export async function putStream(p: PutStreamParams): Promise<Manifest> {
   await commitQueue;
   if (failed) throw failed.error;
 
-  const totals = streamHash.digest();
+  const totals = (await streamHash.finish(true)).digest;
+  const finalChain = await chain;
   const manifest: Manifest = {
     format: 's3duct',
     version: MANIFEST_VERSION,
@@ -194,11 +261,11 @@ export async function putStream(p: PutStreamParams): Promise<Manifest> {
     source: p.source,
     chunks: records.map(({ last: _last, ...r }) => r as ChunkRecord),
     stream: {
-      size: streamHash.size,
+      size: totals.size,
       chunks: records.length,
       sha256: totals.sha256.toString('hex'),
       sha3_256: totals.sha3_256.toString('hex'),
-      chain: chain.toString('hex'),
+      chain: finalChain.toString('hex'),
     },
   };
   crashPoint('before-manifest');
@@ -209,6 +276,18 @@ export async function putStream(p: PutStreamParams): Promise<Manifest> {
     metadata: { s3duct: String(MANIFEST_VERSION) },
   });
   return manifest;
+}
+
+/** Fills `into` from the input; returns the filled part (shorter only at end of input). */
+async function readInto(input: ByteReader, into: Uint8Array): Promise<Uint8Array> {
+  let n = 0;
+  while (n < into.length) {
+    const b = await input.read(into.length - n);
+    if (!b) break;
+    into.set(b, n);
+    n += b.length;
+  }
+  return into.subarray(0, n);
 }
 
 export async function* oneShot(b: Buffer): AsyncGenerator<Buffer> {
