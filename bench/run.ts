@@ -2,10 +2,11 @@
  * `npm run bench`: s3duct's throughput and memory, as ratios to figures measured in the same
  * run. Sizes come from the environment so a quick run is possible, e.g.
  *   BENCH_GIB=0.25 BENCH_RSS_GIB=0.5 BENCH_MOTO_MIB=32 npm run bench
- * BENCH_ONLY=ceiling,local,rss,moto picks sections. Loopback and tmpfs only; prints, writes
+ * BENCH_ONLY=startup,ceiling,local,rss,moto picks sections. Loopback and tmpfs only; prints, writes
  * nothing into the repository.
  */
 import { spawn, spawnSync, type StdioOptions } from 'node:child_process';
+import { benchStartup } from './startup.js';
 import { createCipheriv, createHash, randomBytes, randomFillSync } from 'node:crypto';
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import * as os from 'node:os';
@@ -22,7 +23,7 @@ const RSS_BYTES = Math.round(num('BENCH_RSS_GIB', 3) * 1024 * MiB);
 const RSS_CHUNK = process.env.BENCH_RSS_CHUNK ?? '1G';
 const MOTO_BYTES = Math.round(num('BENCH_MOTO_MIB', 256) * MiB);
 const CEILING_BYTES = Math.round(num('BENCH_CEILING_MIB', 512) * MiB);
-const ONLY = new Set((process.env.BENCH_ONLY ?? 'ceiling,local,rss,moto').split(','));
+const ONLY = new Set((process.env.BENCH_ONLY ?? 'startup,ceiling,local,rss,moto').split(','));
 const TMPFS = process.env.BENCH_TMPFS ?? '/dev/shm';
 const KEY = `hex:${randomBytes(32).toString('hex')}`;
 const AWS = process.env.BENCH_AWS ?? (existsSync('/root/.pyenv/shims/aws') ? '/root/.pyenv/shims/aws' : 'aws');
@@ -243,6 +244,12 @@ async function main(): Promise<void> {
   console.error(`s3duct bench on ${TMPFS}${TIME ? '' : ' (no /usr/bin/time: RSS from VmHWM polling)'}`);
   // Other work on the machine skews every figure: say how busy it was.
   row('load average at start (1 min), CPUs', `${os.loadavg()[0]!.toFixed(2)}`, `${os.cpus().length} CPUs`);
+  if (ONLY.has('startup')) {
+    const st = await benchStartup();
+    row('start-up: s3duct --help, median', `${f1(st.helpMs)} ms`, `goal < 120 ms; node -e 0: ${f1(st.nodeBaselineMs)} ms (${f2(st.helpVsNode)}×), fastest ${f1(st.helpMinMs)} ms`);
+    row('start-up: verify on a local store (no S3 SDK)', `${f1(st.localCommandMs)} ms`);
+    if (st.binaryHelpMs !== undefined) row('start-up: single executable --help', `${f1(st.binaryHelpMs)} ms`);
+  }
   let c: Ceiling | undefined;
   if (ONLY.has('ceiling')) {
     c = ceiling();
