@@ -140,19 +140,31 @@ async function local(c: Ceiling | undefined): Promise<void> {
   try {
     const input = path.join(dir, 'input');
     writeRandomFile(input, LOCAL_BYTES);
-    const store = ['--store', `file:${path.join(dir, 'store')}`, '--name', 'bench', '--key', KEY];
-    const put = await measure(process.execPath, s3duct(['put', ...store, input]), ['ignore', 'ignore', 'pipe']);
-    const nul = devNull();
-    const get = await measure(process.execPath, s3duct(['get', ...store]), ['ignore', nul, 'pipe']);
-    closeSync(nul);
+    // AES and age side by side on the same input (issue 4: age within 20% of AES).
+    const identity = path.join(dir, 'age-identity.txt');
+    spawnSync('age-keygen', ['-o', identity], { stdio: 'ignore' });
+    const recipient = spawnSync('age-keygen', ['-y', identity]).stdout?.toString().trim();
+    const modes: Array<[string, string[], string[]]> = [['AES', ['--key', KEY], ['--key', KEY]]];
+    if (recipient) modes.push(['age', ['--age-recipient', recipient], ['--age-identity', identity]]);
+    else console.error('age-keygen not found: age section skipped (apt-get install age)');
     const gib = f2(LOCAL_BYTES / 1024 / MiB);
-    for (const [verb, m] of [['put', put], ['get', get]] as const) {
-      const rate = mibs(LOCAL_BYTES, m.seconds);
-      const notes = [
-        c ? `${f2(rate / c.combined)}× the single-core ceiling (goal ≥ 1.5)` : '',
-        m.cpu !== undefined ? `${f2(m.cpu / m.seconds)} cores busy` : '',
-      ];
-      row(`${verb} ${gib} GiB, AES, local store on tmpfs`, `${f1(rate)} MiB/s`, notes.filter(Boolean).join('; '));
+    const rates: Record<string, number> = {};
+    for (const [mode, putKey, getKey] of modes) {
+      const store = ['--store', `file:${path.join(dir, 'store')}`, '--name', `bench-${mode}`];
+      const put = await measure(process.execPath, s3duct(['put', ...store, ...putKey, input]), ['ignore', 'ignore', 'pipe']);
+      const nul = devNull();
+      const get = await measure(process.execPath, s3duct(['get', ...store, ...getKey]), ['ignore', nul, 'pipe']);
+      closeSync(nul);
+      for (const [verb, m] of [['put', put], ['get', get]] as const) {
+        const rate = mibs(LOCAL_BYTES, m.seconds);
+        rates[`${mode} ${verb}`] = rate;
+        const notes = [
+          c ? `${f2(rate / c.combined)}× the single-core ceiling (goal ≥ 1.5)` : '',
+          m.cpu !== undefined ? `${f2(m.cpu / m.seconds)} cores busy` : '',
+          mode === 'age' ? `${f2(rate / rates[`AES ${verb}`]!)}× AES (goal ≥ 0.8)` : '',
+        ];
+        row(`${verb} ${gib} GiB, ${mode}, local store on tmpfs`, `${f1(rate)} MiB/s`, notes.filter(Boolean).join('; '));
+      }
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -52,7 +52,9 @@ export interface ChunkCodec {
  */
 export type ChunkCodecSpec =
   | { readonly mode: 'none' }
-  | { readonly mode: 'aes-256-gcm'; readonly streamId: Uint8Array; readonly root: Uint8Array; readonly check: Uint8Array };
+  | { readonly mode: 'aes-256-gcm'; readonly streamId: Uint8Array; readonly root: Uint8Array; readonly check: Uint8Array }
+  /** The stream's age header and file key (a per-stream secret, never an identity). */
+  | { readonly mode: 'age'; readonly header: Uint8Array; readonly fileKey: Uint8Array };
 
 /** Everything mode-specific about one stream, behind one interface. */
 export interface StreamCodec extends ChunkCodec {
@@ -103,6 +105,7 @@ function aesChunks(streamId: Buffer, chunkKey: SealKey): ChunkCodec {
 /** Rebuilds a codec's chunk half from its chunkSpec (in a worker thread). */
 export function chunkCodecFromSpec(spec: ChunkCodecSpec): ChunkCodec {
   if (spec.mode === 'none') return PLAIN_CHUNKS;
+  if (spec.mode === 'age') return ageChunks({ header: Buffer.from(spec.header), fileKey: Buffer.from(spec.fileKey) });
   return aesChunks(Buffer.from(spec.streamId), { root: Buffer.from(spec.root), check: Buffer.from(spec.check) });
 }
 
@@ -150,9 +153,17 @@ export function openJournal(bytes: Buffer, p: Protection, what: string): Buffer 
  */
 function ageCodec(key: AgeStreamKey, encryption: EncryptionInfo & { mode: 'age' }): StreamCodec {
   return {
+    ...ageChunks(key),
     encryption,
     chainKey: ageChainKey(key.fileKey),
+    chunkSpec: { mode: 'age', header: key.header, fileKey: key.fileKey },
     storedSize: (n) => ageObjectSize(key, n),
+    sealManifest: (m) => sealAgeObject(key, { kind: 'manifest' }, serializeManifest(m)),
+  };
+}
+
+function ageChunks(key: AgeStreamKey): ChunkCodec {
+  return {
     encoder(index) {
       const s = new AgeSealer(key, { kind: 'chunk', index });
       return { start: () => s.start(), update: (b) => s.update(b), final: () => [s.final()] };
@@ -162,7 +173,6 @@ function ageCodec(key: AgeStreamKey, encryption: EncryptionInfo & { mode: 'age' 
       const o = new AgeOpener(key, { kind: 'chunk', index }, `chunk ${index}`);
       return { update: (b) => o.update(b), final: () => [o.final()] };
     },
-    sealManifest: (m) => sealAgeObject(key, { kind: 'manifest' }, serializeManifest(m)),
   };
 }
 
