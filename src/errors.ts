@@ -45,6 +45,22 @@ export class S3ductError extends Error {
   }
 }
 
+/** A failure that belongs to one chunk of a stream, so callers (verify) can report it per
+ *  chunk without reading the message. */
+export class ChunkError extends S3ductError {
+  constructor(
+    readonly chunk: number,
+    cause: S3ductError,
+  ) {
+    super(cause.message, cause.exitCode);
+  }
+}
+
+/** Tags an S3ductError with the chunk it belongs to; other errors pass through untouched. */
+export function atChunk(chunk: number, e: unknown): unknown {
+  return e instanceof S3ductError && !(e instanceof ChunkError) ? new ChunkError(chunk, e) : e;
+}
+
 export const usageError = (m: string) => new S3ductError(m, ExitCode.usage);
 export const integrityError = (m: string) => new S3ductError(m, ExitCode.integrity);
 export const notFoundError = (m: string) => new S3ductError(m, ExitCode.notFound);

@@ -1,5 +1,5 @@
 import { parseWorkers } from '../cli/common-options.js';
-import { ExitCode, S3ductError } from '../errors.js';
+import { ChunkError, ExitCode, S3ductError } from '../errors.js';
 import type { StreamLayout } from '../format/layout.js';
 import type { Manifest } from '../format/manifest.js';
 import { getStream } from '../pipeline/get-stream.js';
@@ -88,15 +88,12 @@ async function checkObjects(store: Store, layout: StreamLayout, m: Manifest, wor
 
 /**
  * Full read through getStream with a discarding sink: exactly get's checks, no copy of them.
- * getStream stops at the first failure. Chunks are verified in order, but its reader runs
- * ahead of the verifier, so a failure belongs to the chunk its message names ("chunk 3: …",
- * or a key ending chunks/00000003), else to the first chunk not reported verified (after
- * the last one: to the totals).
+ * getStream stops at the first failure; a failure that belongs to a chunk comes tagged with
+ * it (ChunkError), anything else is a whole-stream check.
  */
 async function readEverything(store: Store, s: OpenStream, workers: number, showProgress: boolean) {
   const n = s.manifest.chunks.length;
   const results: ChunkResult[] = s.manifest.chunks.map((c) => ({ index: c.index, key: s.layout.chunk(c.index), status: 'not-checked' }));
-  let verified = 0;
   let streamProblem: string | undefined;
   const progress = await createProgress({ verb: 'verify', enabled: showProgress, totalBytes: s.manifest.stream.size });
   try {
@@ -111,7 +108,6 @@ async function readEverything(store: Store, s: OpenStream, workers: number, show
       onWritten: (b) => progress.advance(b),
       onChunkVerified: (c) => {
         results[c.index] = { ...results[c.index]!, status: 'ok' };
-        verified = c.index + 1;
         progress.chunkDone();
       },
     });
@@ -119,7 +115,7 @@ async function readEverything(store: Store, s: OpenStream, workers: number, show
     if (!(e instanceof S3ductError)) throw e;
     const status = ({ [ExitCode.integrity]: 'corrupt', [ExitCode.notFound]: 'missing', [ExitCode.notReady]: 'archived' } as const)[e.exitCode as 4 | 5 | 2];
     if (!status) throw e; // network, auth: not a finding about the data
-    const at = Math.max(verified, chunkNamedIn(e.message) ?? verified);
+    const at = e instanceof ChunkError ? e.chunk : n; // untagged: a whole-stream check failed
     if (at >= n) streamProblem = e.message;
     else results[at] = { ...results[at]!, status, detail: e.message };
   } finally {
@@ -128,8 +124,3 @@ async function readEverything(store: Store, s: OpenStream, workers: number, show
   return { chunks: results, streamProblem };
 }
 
-/** The chunk index an error message names, if any. */
-function chunkNamedIn(message: string): number | undefined {
-  const m = /\bchunk (\d+):/.exec(message) ?? /\/chunks\/(\d{8})\b/.exec(message);
-  return m ? Number(m[1]) : undefined;
-}

@@ -4,7 +4,7 @@ import { SlabPool } from './slab-pool.js';
 import { CryptoPool, type CryptoJob, type JobDigest } from './crypto-pool.js';
 import { settledLater } from './settled-later.js';
 import type { StreamCodec } from '../crypto/stream-codec.js';
-import { integrityError } from '../errors.js';
+import { atChunk, integrityError } from '../errors.js';
 import type { StreamLayout } from '../format/layout.js';
 import type { ChunkRecord, Manifest } from '../format/manifest.js';
 import type { Store } from '../store/store.js';
@@ -52,7 +52,12 @@ export interface RangePiece<T> {
 }
 
 /** Reads of `rangeSize`-byte ranges covering each object in turn, for orderedPrefetch. */
-export function* rangeReads<T>(store: Store, objects: Iterable<RangedObject<T>>, rangeSize: number): Generator<() => Promise<RangePiece<T>>> {
+export function* rangeReads<T>(
+  store: Store,
+  objects: Iterable<RangedObject<T>>,
+  rangeSize: number,
+  mapError: (tag: T, e: unknown) => unknown = (_t, e) => e,
+): Generator<() => Promise<RangePiece<T>>> {
   for (const o of objects) {
     if (o.size === 0) {
       yield async () => ({ tag: o.tag, bytes: Buffer.alloc(0), endOfObject: true });
@@ -60,7 +65,13 @@ export function* rangeReads<T>(store: Store, objects: Iterable<RangedObject<T>>,
     }
     for (let start = 0; start < o.size; start += rangeSize) {
       const end = Math.min(o.size, start + rangeSize);
-      yield async () => ({ tag: o.tag, bytes: await store.get(o.key, { start, end }), endOfObject: end === o.size });
+      yield async () => {
+        try {
+          return { tag: o.tag, bytes: await store.get(o.key, { start, end }), endOfObject: end === o.size };
+        } catch (e) {
+          throw mapError(o.tag, e);
+        }
+      };
     }
   }
 }
@@ -120,7 +131,8 @@ async function getWithPool(p: GetStreamParams, pool: CryptoPool): Promise<void> 
     let job: CryptoJob | undefined;
     let stored = 0;
     const objects = m.chunks.map((c) => ({ key: p.layout.chunk(c.index), size: c.storedSize, tag: c }));
-    for await (const piece of orderedPrefetch(rangeReads(p.store, objects, p.rangeSize), p.concurrency)) {
+    const reads = rangeReads(p.store, objects, p.rangeSize, (c, e) => atChunk(c.index, e));
+    for await (const piece of orderedPrefetch(reads, p.concurrency)) {
       if (failed) return;
       const c = piece.tag;
       job ??= pool.decoder(p.codec, c.index, isLast(c.index));
@@ -129,13 +141,15 @@ async function getWithPool(p: GetStreamParams, pool: CryptoPool): Promise<void> 
         const slab = await slabs.acquire();
         slab.set(step);
         const decoding = job.step(slab.subarray(0, step.length), slab);
-        queue.push(settledLater(decoding.then((plain) => ({ plain, slab }))));
+        queue.push(settledLater(decoding.then((plain) => ({ plain, slab }), chunkFailed(c.index))));
       }
       stored += piece.bytes.length;
       if (!piece.endOfObject) continue;
-      if (stored !== c.storedSize) throw integrityError(`chunk ${c.index}: stored object has ${stored} bytes, manifest says ${c.storedSize}`);
+      if (stored !== c.storedSize) throw atChunk(c.index, integrityError(`chunk ${c.index}: stored object has ${stored} bytes, manifest says ${c.storedSize}`));
       const tail = await slabs.acquire();
-      queue.push(settledLater(job.finish(isLast(c.index), tail).then((f) => ({ plain: f.out, slab: tail, end: { record: c, digest: f.digest } }))));
+      queue.push(
+        settledLater(job.finish(isLast(c.index), tail).then((f) => ({ plain: f.out, slab: tail, end: { record: c, digest: f.digest } }), chunkFailed(c.index))),
+      );
       job = undefined;
       stored = 0;
     }
@@ -153,7 +167,11 @@ async function getWithPool(p: GetStreamParams, pool: CryptoPool): Promise<void> 
         hashed.then(() => slabs.release(d.slab), fail);
       } else slabs.release(d.slab);
       if (d.end) {
-        chain = verifyChunk(d.end.record, d.end.digest, chain);
+        try {
+          chain = verifyChunk(d.end.record, d.end.digest, chain);
+        } catch (e) {
+          throw atChunk(d.end.record.index, e);
+        }
         p.onChunkVerified?.(d.end.record);
       }
     }
@@ -183,6 +201,10 @@ async function getWithPool(p: GetStreamParams, pool: CryptoPool): Promise<void> 
   if (t.sha3_256.toString('hex') !== m.stream.sha3_256) throw integrityError('stream: SHA3-256 of the whole stream does not match the manifest');
   if (chain.toString('hex') !== m.stream.chain) throw integrityError('stream: final chain value does not match the manifest');
 }
+
+const chunkFailed = (index: number) => (e: unknown): never => {
+  throw atChunk(index, e);
+};
 
 /** Checks one chunk's plaintext digests against its record; returns its recomputed chain link. */
 function verifyChunk(c: ChunkRecord, d: JobDigest, previous: Buffer): Buffer {
