@@ -68,17 +68,28 @@ export class SegmentSealer {
    *  until final(), because only then is it known whether it is the final one. */
   update(piece: Buffer): Buffer[] {
     const out: Buffer[] = [];
-    this.pending.push(piece);
-    this.pendingLength += piece.length;
-    while (this.pendingLength > SEGMENT_SIZE) {
-      const all = Buffer.concat(this.pending, this.pendingLength);
-      let off = 0;
-      while (all.length - off > SEGMENT_SIZE) {
-        out.push(this.seal(all.subarray(off, off + SEGMENT_SIZE), 0));
-        off += SEGMENT_SIZE;
+    let rest = piece;
+    if (this.pendingLength) {
+      // Only the held bytes and what tops them up to a segment are copied; the rest of the
+      // piece is sealed in place (every byte of a backup passes here).
+      const take = Math.min(SEGMENT_SIZE - this.pendingLength, rest.length);
+      if (take > 0) {
+        this.pending.push(rest.subarray(0, take));
+        this.pendingLength += take;
+        rest = rest.subarray(take);
       }
-      this.pending = [all.subarray(off)];
-      this.pendingLength = all.length - off;
+      if (!rest.length) return out;
+      out.push(this.seal(Buffer.concat(this.pending, this.pendingLength), 0));
+      this.pending = [];
+      this.pendingLength = 0;
+    }
+    while (rest.length > SEGMENT_SIZE) {
+      out.push(this.seal(rest.subarray(0, SEGMENT_SIZE), 0));
+      rest = rest.subarray(SEGMENT_SIZE);
+    }
+    if (rest.length) {
+      this.pending = [rest];
+      this.pendingLength = rest.length;
     }
     return out;
   }
@@ -106,15 +117,24 @@ export class SegmentOpener {
   ) {}
 
   update(piece: Buffer): Buffer[] {
-    this.buf = this.buf.length ? Buffer.concat([this.buf, piece]) : piece;
     const out: Buffer[] = [];
     const full = SEGMENT_SIZE + TAG_SIZE;
-    let off = 0;
-    while (this.buf.length - off > full) {
-      out.push(this.open(this.buf.subarray(off, off + full), 0));
-      off += full;
+    let rest = piece;
+    if (this.buf.length) {
+      // As in the sealer: copy only the carried bytes, open the rest in place.
+      const take = Math.min(full - this.buf.length, rest.length);
+      if (take > 0) {
+        this.buf = Buffer.concat([this.buf, rest.subarray(0, take)]);
+        rest = rest.subarray(take);
+      }
+      if (!rest.length) return out;
+      out.push(this.open(this.buf, 0));
     }
-    this.buf = this.buf.subarray(off);
+    while (rest.length > full) {
+      out.push(this.open(rest.subarray(0, full), 0));
+      rest = rest.subarray(full);
+    }
+    this.buf = rest;
     return out;
   }
 

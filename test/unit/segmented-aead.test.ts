@@ -87,3 +87,30 @@ test('another key is reported as a wrong key, not as tampering', () => {
   assert.equal(r.code, 8);
   assert.match(r.message, /different key/);
 });
+
+test('any split of the input into pieces (empty, tiny, several segments at once) gives the same plaintext back', () => {
+  let seed = 7;
+  const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % n);
+  for (let round = 0; round < 20; round++) {
+    const plain = randomBytes(rand(5 * SEGMENT_SIZE) + (round % 2 ? SEGMENT_SIZE : 0));
+    const s = new Sealer(key, newHeader('chunk', streamId, 1, key));
+    const sealed = [s.header()];
+    for (let i = 0; i < plain.length; ) {
+      const n = [0, 1, SEGMENT_SIZE, rand(3 * SEGMENT_SIZE)][rand(4)]!;
+      sealed.push(...s.update(plain.subarray(i, i + n)));
+      i += n;
+    }
+    sealed.push(s.final(FinalMark.chunk));
+    const all = Buffer.concat(sealed);
+    assert.equal(all.length, sealedSize(plain.length));
+    const o = new Opener(key, { kind: 'chunk', streamId, index: 1 }, 'chunk 1');
+    const out: Buffer[] = [];
+    for (let i = 0; i < all.length; ) {
+      const n = [0, 1, SEGMENT_SIZE + TAG_SIZE, rand(3 * SEGMENT_SIZE)][rand(4)]!;
+      out.push(...o.update(all.subarray(i, i + n)));
+      i += n;
+    }
+    out.push(o.final(FinalMark.chunk));
+    assert.deepEqual(Buffer.concat(out), plain, `round ${round}`);
+  }
+});
