@@ -157,7 +157,7 @@ async function rawDownload(store: Store, layout: StreamLayout, file: string | un
 async function openUnfinished(store: Store, prefix: string, name: string, protection: Protection) {
   const layout = new StreamLayout(prefix, validateStreamName(name));
   const local = new LocalJournal(`${streamStateStem(store.location, prefix, name)}.journal`);
-  const journal = await loadInterrupted(store, layout, protection, local);
+  const journal = await loadInterrupted(store, layout, protection, await local.read());
   if (!journal || !journal.chunks.length) throw notFoundError(`no stream "${name}" at ${store.location}, finished or not`);
   const h = journal.header;
   const keyId = protectionKeyId(protection);

@@ -19,7 +19,7 @@ import type { Protection } from '../crypto/stream-codec.js';
 import type { Manifest } from '../format/manifest.js';
 import { acquireLock } from '../resume/lock.js';
 import { LocalJournal } from '../resume/local-journal.js';
-import { resumeMismatch } from '../resume/journal-format.js';
+import { resumeMismatch, type Journal } from '../resume/journal-format.js';
 import { ResumeJournal, loadInterrupted } from '../resume/resume-journal.js';
 import { streamStateStem } from '../resume/state-dir.js';
 import { crashPoint } from '../resume/crash-points.js';
@@ -128,17 +128,21 @@ interface PutPlan {
 async function resumablePut(p: PutPlan): Promise<{ manifest: Manifest; id: string }> {
   const { o, store, name, protection } = p;
   const local = new LocalJournal(`${p.stem}.journal`);
-  const interruptedHere = o.restart ? null : await local.read();
+  let restart = !!o.restart;
+  const interruptedHere = restart ? null : await local.read();
   const candidateId = interruptedHere ? Buffer.from(interruptedHere.header.streamId, 'hex') : randomBytes(16);
   const layout = new StreamLayout(p.prefix, p.streamKey(candidateId));
   if (!p.privateNames && (await store.head(layout.manifest))) {
-    const finished = await finishedByInterruptedPut(store, layout, protection, local);
+    // Re-running a put that died after its manifest finds it complete; --overwrite means a new one.
+    const finished = o.overwrite ? null : await finishedByInterruptedPut(store, layout, protection, local, interruptedHere);
     if (finished) return { manifest: finished, id: layout.stream };
     if (!o.overwrite) throw conflictError(`stream "${name}" already exists at ${store.location}; choose another --name, or pass --overwrite to replace it`);
     // From here on the old stream's chunks get replaced: never leave its manifest claiming them.
+    // Any journal here belongs to the stream being replaced: the new put starts afresh.
     await store.delete([layout.manifest]);
+    restart = true;
   }
-  if (o.restart) {
+  if (restart) {
     await local.remove();
     await store.delete([layout.resume]);
   }
@@ -146,7 +150,7 @@ async function resumablePut(p: PutPlan): Promise<{ manifest: Manifest; id: strin
   const identity = { location: store.location, prefix: layout.prefix, name, chunkSize: p.chunkSize, encryption: protection.mode, keyId };
   // Private names: the store copy sits under an id only the local journal knows, so only a
   // local journal can be resumed (a new id would never find an old copy).
-  const interrupted = o.restart || (p.privateNames && !interruptedHere) ? null : await loadInterrupted(store, layout, protection, local);
+  const interrupted = restart || (p.privateNames && !interruptedHere) ? null : await loadInterrupted(store, layout, protection, interruptedHere);
   if (interrupted && protection.mode === 'age') {
     // An age put draws its file key at random and does not keep it: the stored chunks cannot
     // be continued under the same key, so the stream starts over (never mixed keys).
@@ -159,7 +163,9 @@ async function resumablePut(p: PutPlan): Promise<{ manifest: Manifest; id: strin
     if (why) throw conflictError(`an interrupted put of "${name}" exists, but ${why}; rerun with its settings to resume it, or pass --restart to discard it`);
     warn(`resuming the interrupted put of "${name}": ${interrupted.chunks.length} chunks already stored; re-reading the input to check them`);
   }
-  const streamId = interrupted ? Buffer.from(interrupted.header.streamId, 'hex') : candidateId;
+  // A new stream gets a new id unless the id is already its object key (private names): an
+  // id must never name two different streams, or their chunks would authenticate for each other.
+  const streamId = interrupted ? Buffer.from(interrupted.header.streamId, 'hex') : p.privateNames ? candidateId : randomBytes(16);
   const codec = await codecForPut(protection, streamId);
   const journal = new ResumeJournal(store, layout, local);
   await journal.begin(
@@ -260,8 +266,14 @@ async function removeChunksFrom(store: Store, layout: StreamLayout, count: numbe
  * finds the stream complete. Returns that manifest (and clears the journal), or null when the
  * existing stream is another put's.
  */
-async function finishedByInterruptedPut(store: Store, layout: StreamLayout, protection: Protection, local: LocalJournal): Promise<Manifest | null> {
-  const journal = await loadInterrupted(store, layout, protection, local).catch(() => null);
+async function finishedByInterruptedPut(
+  store: Store,
+  layout: StreamLayout,
+  protection: Protection,
+  local: LocalJournal,
+  mine: Journal | null,
+): Promise<Manifest | null> {
+  const journal = await loadInterrupted(store, layout, protection, mine).catch(() => null);
   if (!journal) return null;
   const { manifest } = await openStream(store, layout.prefix, layout.stream, protection);
   if (manifest.streamId !== journal.header.streamId) return null;

@@ -61,11 +61,10 @@ export class ResumeJournal {
 }
 
 /**
- * The journal of an interrupted put of this stream: the local one if present, else the store
- * copy (whichever has the same stream and more chunks wins when both exist).
+ * The journal of an interrupted put of this stream: the local one (`mine`, already read) if
+ * present, else the store copy (whichever has the same stream and more chunks wins when both exist).
  */
-export async function loadInterrupted(store: Store, layout: StreamLayout, protection: Protection, local: LocalJournal): Promise<Journal | null> {
-  const mine = await local.read();
+export async function loadInterrupted(store: Store, layout: StreamLayout, protection: Protection, mine: Journal | null): Promise<Journal | null> {
   let remote: Journal | null = null;
   try {
     remote = parseJournal(openJournal(await store.get(layout.resume), protection, `resume journal of "${layout.stream}"`).toString('utf8'));

@@ -109,6 +109,16 @@ describe('resume after a crash (local store)', () => {
     assert.ok((await get(other)).stdout.equals(DATA.subarray(CHUNK)));
   });
 
+  test('after a crash past the manifest, --overwrite still writes the new data (not the finished stream)', async () => {
+    const name = `over${n++}`;
+    assert.equal((await put(name, [], DATA, { S3DUCT_TEST_CRASH: 'after-manifest:0' })).code, -1);
+    const newer = DATA.subarray(0, 3 * CHUNK + 1);
+    const r = await put(name, ['--overwrite'], newer);
+    assert.equal(r.code, 0, r.stderr);
+    assert.doesNotMatch(r.stderr, /had already finished/);
+    assert.ok((await get(name)).stdout.equals(newer));
+  });
+
   test('get of an unfinished put says so; --partial writes its verified prefix', async () => {
     const name = `partial${n++}`;
     assert.equal((await put(name, [], DATA, { S3DUCT_TEST_CRASH: 'after-journal:3' })).code, -1);
