@@ -89,27 +89,34 @@ test('another key is reported as a wrong key, not as tampering', () => {
 });
 
 test('any split of the input into pieces (empty, tiny, several segments at once) gives the same plaintext back', () => {
-  let seed = 7;
-  const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % n);
+  let x = 0x9e3779b9;
+  const rand = (n: number) => {
+    // xorshift32: exact in 32-bit integer arithmetic, so the sequence never degenerates
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    return (x >>> 0) % n;
+  };
+  // Each step feeds an empty piece first (no progress), then 1 byte, a whole unit, or a random size.
+  const split = (data: Buffer, unit: number, feed: (b: Buffer) => void) => {
+    for (let i = 0; i < data.length; ) {
+      feed(data.subarray(i, i));
+      const n = [1, unit, 1 + rand(3 * unit)][rand(3)]!;
+      feed(data.subarray(i, i + n));
+      i += n;
+    }
+  };
   for (let round = 0; round < 20; round++) {
     const plain = randomBytes(rand(5 * SEGMENT_SIZE) + (round % 2 ? SEGMENT_SIZE : 0));
     const s = new Sealer(key, newHeader('chunk', streamId, 1, key));
     const sealed = [s.header()];
-    for (let i = 0; i < plain.length; ) {
-      const n = [0, 1, SEGMENT_SIZE, rand(3 * SEGMENT_SIZE)][rand(4)]!;
-      sealed.push(...s.update(plain.subarray(i, i + n)));
-      i += n;
-    }
+    split(plain, SEGMENT_SIZE, (b) => sealed.push(...s.update(b)));
     sealed.push(s.final(FinalMark.chunk));
     const all = Buffer.concat(sealed);
     assert.equal(all.length, sealedSize(plain.length));
     const o = new Opener(key, { kind: 'chunk', streamId, index: 1 }, 'chunk 1');
     const out: Buffer[] = [];
-    for (let i = 0; i < all.length; ) {
-      const n = [0, 1, SEGMENT_SIZE + TAG_SIZE, rand(3 * SEGMENT_SIZE)][rand(4)]!;
-      out.push(...o.update(all.subarray(i, i + n)));
-      i += n;
-    }
+    split(all, SEGMENT_SIZE + TAG_SIZE, (b) => out.push(...o.update(b)));
     out.push(o.final(FinalMark.chunk));
     assert.deepEqual(Buffer.concat(out), plain, `round ${round}`);
   }
