@@ -152,10 +152,14 @@ async function local(c: Ceiling | undefined): Promise<void> {
     for (const [mode, putKey, getKey] of modes) {
       const store = ['--store', `file:${path.join(dir, 'store')}`, '--name', `bench-${mode}`];
       const put = await measure(process.execPath, s3duct(['put', ...store, ...putKey, input]), ['ignore', 'ignore', 'pipe']);
+      // The same bytes on stdin: cut chunk after chunk (a pipe cannot be read at offsets).
+      const inFd = openSync(input, 'r');
+      const putStdin = await measure(process.execPath, s3duct(['put', ...store.slice(0, 2), '--name', `bench-${mode}-stdin`, ...putKey]), [inFd, 'ignore', 'pipe']);
+      closeSync(inFd);
       const nul = devNull();
       const get = await measure(process.execPath, s3duct(['get', ...store, ...getKey]), ['ignore', nul, 'pipe']);
       closeSync(nul);
-      for (const [verb, m] of [['put', put], ['get', get]] as const) {
+      for (const [verb, m] of [['put', put], ['put stdin', putStdin], ['get', get]] as const) {
         const rate = mibs(LOCAL_BYTES, m.seconds);
         rates[`${mode} ${verb}`] = rate;
         const notes = [
@@ -269,9 +273,11 @@ async function main(): Promise<void> {
     row('sha3-256, one core', `${f1(c.sha3)} MiB/s`);
     row('aes-256-gcm per 64 KiB segment, one core', `${f1(c.aes)} MiB/s`);
     row('ceiling: sha256 + sha3-256 + aes-256-gcm, one core', `${f1(c.combined)} MiB/s`, 'the reference for the ratios');
-    // Format v1 hashes every byte twice (per chunk and whole stream) with both hashes.
-    const perMiB = 2 / c.sha256 + 2 / c.sha3 + 1 / c.aes;
-    row('format v1 work: 2×(sha256 + sha3-256) + aes, two cores', `${f1(2 / perMiB)} MiB/s at best`, `${f2(2 / perMiB / c.combined)}× the ceiling: the most two cores can reach`);
+    // Format v1 hashed every byte twice (per chunk and whole stream) with both hashes, and its
+    // whole-stream SHA3-256 was one sequential pass; version 2 hashes each byte once.
+    const v1 = Math.min(2 / (2 / c.sha256 + 2 / c.sha3 + 1 / c.aes), c.sha3);
+    row('manifest v1 work (read only now), two cores', `${f1(v1)} MiB/s at best`, `${f2(v1 / c.combined)}× the ceiling`);
+    row('manifest v2 work: sha256 + sha3-256 + aes, two cores', `${f1(2 * c.combined)} MiB/s at best`, '2.00× the ceiling, before any I/O');
   }
   if (ONLY.has('local')) await local(c);
   if (ONLY.has('rss')) await rss();

@@ -3,12 +3,29 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { usageError } from '../errors.js';
 import type { SourceInfo } from '../format/manifest.js';
+import { ByteReader } from '../pipeline/byte-reader.js';
+import { PositionalInput, type ChunkInput } from '../pipeline/chunk-input.js';
 
 export interface InputSource {
-  readonly data: AsyncIterable<Buffer>;
+  readonly reader: ChunkInput;
   readonly info: SourceInfo;
   /** Known up front for regular files: used for progress and a changed-while-read check. */
   readonly expectedSize?: number;
+  /** Stops reading (a signal): reads in progress and later ones fail with `error`. */
+  stop(error: unknown): void;
+  /** The input's size now, where it has one: a file read at offsets may have grown meanwhile. */
+  sizeNow(): Promise<number | undefined>;
+}
+
+function streamed(data: AsyncIterable<Buffer> & { destroy?(e: unknown): void }, info: SourceInfo, expectedSize?: number): InputSource {
+  return { reader: new ByteReader(data), info, expectedSize, stop: (e) => data.destroy?.(e), sizeNow: async () => undefined };
+}
+
+/** A file or device of known size, read at offsets (several chunks at once). */
+function positional(file: string, size: number, info: SourceInfo, device: boolean): InputSource {
+  const reader = new PositionalInput(file, size);
+  const sizeNow = async () => (device ? blockDeviceSize(file) : (await fs.stat(file)).size);
+  return { reader, info, expectedSize: size, stop: (e) => reader.stop(e), sizeNow };
 }
 
 const READ_BUFFER = 1 << 20;
@@ -23,7 +40,7 @@ export async function openInput(file: string | undefined): Promise<InputSource> 
     } catch {
       /* stdin closed: read() reports end of input */
     }
-    return { data: process.stdin as AsyncIterable<Buffer>, info: { kind: 'stdin' }, expectedSize };
+    return streamed(process.stdin, { kind: 'stdin' }, expectedSize);
   }
   let st;
   try {
@@ -32,18 +49,15 @@ export async function openInput(file: string | undefined): Promise<InputSource> 
     throw usageError(`cannot read ${file}: ${e?.code === 'ENOENT' ? 'no such file' : e?.code ?? e?.message}`);
   }
   if (st.isDirectory()) throw usageError(`${file} is a directory: archive it first, e.g. tar c ${file} | s3duct put --name …`);
-  const data = createReadStream(file, { highWaterMark: READ_BUFFER }) as AsyncIterable<Buffer>;
+  const data = () => createReadStream(file, { highWaterMark: READ_BUFFER });
   const fileName = path.basename(file);
   if (st.isBlockDevice()) {
     const size = await blockDeviceSize(file);
-    return { data, info: { kind: 'device', fileName, ...(size !== undefined ? { size } : {}) }, expectedSize: size };
+    if (size === undefined) return streamed(data(), { kind: 'device', fileName });
+    return positional(file, size, { kind: 'device', fileName, size }, true);
   }
-  if (!st.isFile()) return { data, info: { kind: 'file', fileName } }; // a fifo or character device: size unknown
-  return {
-    data,
-    info: { kind: 'file', fileName, size: st.size, mtime: st.mtime.toISOString() },
-    expectedSize: st.size,
-  };
+  if (!st.isFile()) return streamed(data(), { kind: 'file', fileName }); // a fifo or character device: size unknown
+  return positional(file, st.size, { kind: 'file', fileName, size: st.size, mtime: st.mtime.toISOString() }, false);
 }
 
 /**

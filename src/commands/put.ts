@@ -5,7 +5,6 @@ import { codecForPut, protectionKeyId } from '../crypto/stream-codec.js';
 import { conflictError, usageError } from '../errors.js';
 import { StreamLayout, validateStreamName } from '../format/layout.js';
 import { parseStorageClass } from '../format/storage-class.js';
-import { ByteReader } from '../pipeline/byte-reader.js';
 import { putStream } from '../pipeline/put-stream.js';
 import { privateIdOf, isPrivateId } from '../format/private-id.js';
 import { createProgress } from '../ui/progress.js';
@@ -98,8 +97,9 @@ export async function putCommand(file: string | undefined, o: PutOptions): Promi
   } finally {
     await releaseLock();
   }
-  if (input.expectedSize !== undefined && manifest.stream.size !== input.expectedSize)
-    warn(`WARNING: the input changed while it was read: expected ${formatBytes(input.expectedSize)}, read ${formatBytes(manifest.stream.size)}; the backup holds what was read`);
+  const sizeNow = (await input.sizeNow().catch(() => undefined)) ?? manifest.stream.size;
+  if (input.expectedSize !== undefined && (manifest.stream.size !== input.expectedSize || sizeNow !== input.expectedSize))
+    warn(`WARNING: the input changed while it was read: it had ${formatBytes(input.expectedSize)}, ${formatBytes(manifest.stream.size)} were read and it has ${formatBytes(sizeNow)} now; the backup holds what was read`);
   printSummary(o.summary, 'put', manifest, (Date.now() - started) / 1000, { id });
 }
 
@@ -176,7 +176,6 @@ async function resumablePut(p: PutPlan): Promise<{ manifest: Manifest; id: strin
   await store.abortUploads(layout.chunksDir);
 
   const progress = await createProgress({ verb: 'put', enabled: o.progress, totalBytes: p.input.expectedSize });
-  const reader = new ByteReader(p.input.data);
   const stopOnSignal = interruptOnSignal(p.input);
   let stored = interrupted?.chunks.length ?? 0;
   try {
@@ -186,7 +185,7 @@ async function resumablePut(p: PutPlan): Promise<{ manifest: Manifest; id: strin
       name,
       streamId,
       codec,
-      input: reader,
+      input: p.input.reader,
       chunkSize: p.chunkSize,
       storageClass: p.storageClass,
       tags: p.tags,
@@ -238,7 +237,7 @@ function interruptOnSignal(input: InputSource): { signal(): string | undefined; 
     if (caught) process.exit(128 + (sig === 'SIGINT' ? 2 : 15));
     caught = sig;
     warn(`${sig}: stopping; waiting for uploads in flight to be acknowledged (again to exit at once)`);
-    (input.data as any).destroy?.(interruptedError(`interrupted by ${sig}`));
+    input.stop(interruptedError(`interrupted by ${sig}`));
   };
   process.on('SIGINT', handler);
   process.on('SIGTERM', handler);

@@ -1,7 +1,7 @@
 import { integrityError } from '../errors.js';
 
-/** Current manifest version. Readers accept every version listed in docs/FORMAT.md. */
-export const MANIFEST_VERSION = 1;
+/** The manifest version put writes. Readers accept every version listed in docs/FORMAT.md. */
+export const MANIFEST_VERSION = 2;
 
 export interface ChunkRecord {
   readonly index: number;
@@ -30,18 +30,29 @@ export interface SourceInfo {
   readonly mtime?: string;
 }
 
-export interface StreamTotals {
+interface TotalsCommon {
   readonly size: number;
   readonly chunks: number;
-  readonly sha256: string;
-  readonly sha3_256: string;
   /** Last link of the chain. */
   readonly chain: string;
 }
 
-export interface Manifest {
+/** Version 1: digests of the whole plaintext, as `sha256sum` prints them. Each is one
+ *  sequential pass over every byte, which caps a put or get at one core's SHA3-256 rate. */
+export interface FlatStreamTotals extends TotalsCommon {
+  readonly sha256: string;
+  readonly sha3_256: string;
+}
+
+/** Version 2: digests over the ordered chunk digests (docs/FORMAT.md 5.1), so no byte is
+ *  hashed twice and chunks can be hashed on different cores. */
+export interface ChunkListStreamTotals extends TotalsCommon {
+  readonly sha256OfChunks: string;
+  readonly sha3_256OfChunks: string;
+}
+
+interface ManifestCommon {
   readonly format: 's3duct';
-  readonly version: typeof MANIFEST_VERSION;
   readonly streamId: string;
   readonly name: string;
   readonly createdAt: string;
@@ -52,8 +63,12 @@ export interface Manifest {
   readonly tags: Readonly<Record<string, string>>;
   readonly source: SourceInfo;
   readonly chunks: readonly ChunkRecord[];
-  readonly stream: StreamTotals;
 }
+
+export type ManifestV1 = ManifestCommon & { readonly version: 1; readonly stream: FlatStreamTotals };
+export type ManifestV2 = ManifestCommon & { readonly version: 2; readonly stream: ChunkListStreamTotals };
+export type Manifest = ManifestV1 | ManifestV2;
+export type StreamTotals = Manifest['stream'];
 
 const HEX64 = /^[0-9a-f]{64}$/;
 
@@ -67,7 +82,7 @@ export function parseManifest(body: Buffer, what: string): Manifest {
   }
   const bad = (field: string) => integrityError(`${what}: manifest field "${field}" is missing or invalid`);
   if (m?.format !== 's3duct') throw integrityError(`${what}: not an s3duct manifest`);
-  if (m.version !== MANIFEST_VERSION) throw integrityError(`${what}: manifest version ${m.version} is not supported by this s3duct; upgrade`);
+  if (m.version !== 1 && m.version !== 2) throw integrityError(`${what}: manifest version ${m.version} is not supported by this s3duct; upgrade`);
   if (typeof m.streamId !== 'string' || !/^[0-9a-f]{32}$/.test(m.streamId)) throw bad('streamId');
   if (typeof m.name !== 'string') throw bad('name');
   if (!Number.isSafeInteger(m.chunkSize) || m.chunkSize <= 0) throw bad('chunkSize');
@@ -79,7 +94,8 @@ export function parseManifest(body: Buffer, what: string): Manifest {
   });
   const s = m.stream;
   if (!s || s.chunks !== m.chunks.length || !Number.isSafeInteger(s.size)) throw bad('stream');
-  if (!HEX64.test(s.sha256) || !HEX64.test(s.sha3_256) || !HEX64.test(s.chain)) throw bad('stream');
+  const digests = m.version === 1 ? [s.sha256, s.sha3_256] : [s.sha256OfChunks, s.sha3_256OfChunks];
+  if (![...digests, s.chain].every((d) => HEX64.test(d))) throw bad('stream');
   return m as Manifest;
 }
 

@@ -4,6 +4,7 @@ export class ByteReader {
   private readonly it: AsyncIterator<Buffer | Uint8Array | string>;
   private head: Buffer | null = null;
   private ended = false;
+  private failed: { error: unknown } | undefined;
   bytesRead = 0;
 
   constructor(source: AsyncIterable<Buffer | Uint8Array | string>) {
@@ -12,8 +13,10 @@ export class ByteReader {
 
   private async fill(): Promise<boolean> {
     while (!this.head?.length) {
+      this.throwIfFailed();
       if (this.ended) return false;
       const r = await this.it.next();
+      this.throwIfFailed();
       if (r.done) {
         this.ended = true;
         return false;
@@ -35,6 +38,16 @@ export class ByteReader {
 
   async atEOF(): Promise<boolean> {
     return !(await this.fill());
+  }
+
+  private throwIfFailed(): void {
+    if (this.failed) throw this.failed.error;
+  }
+
+  /** Makes every later read fail with `error`, and stops the source. */
+  fail(error: unknown): void {
+    this.failed ??= { error };
+    void this.close().catch(() => {});
   }
 
   /** Stops the source (e.g. on error) so a pipe producer sees the reader go away. */

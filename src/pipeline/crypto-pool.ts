@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { Digests } from '../crypto/dual-hash.js';
 import type { ChunkCodecSpec, CodecOutput, StreamCodec } from '../crypto/stream-codec.js';
@@ -27,9 +28,16 @@ export interface CryptoJob {
   finish(isLast: boolean, into?: Uint8Array): Promise<JobFinish>;
 }
 
-/** Where a job runs. Chunk work (codec + the chunk's hashes) and the whole-stream hashes run
- *  on separate threads: they cost about the same, so together they keep both cores busy. */
-export type Lane = 'chunk' | 'stream';
+/**
+ * Chunk lanes: one worker thread per core, up to this many. A chunk's hashes are sequential
+ * (one core's SHA3-256 rate at most), so using more cores means working on several chunks at
+ * once; each chunk runs on lane `index % lanes`.
+ */
+const MAX_CHUNK_LANES = 4;
+
+export function defaultChunkLanes(): number {
+  return Math.max(1, Math.min(MAX_CHUNK_LANES, availableParallelism()));
+}
 
 /** A function, not a constant: the single executable's CommonJS bundle has no import.meta.url
  *  (and uses its embedded worker instead, see embedded-worker.ts). */
@@ -118,20 +126,32 @@ class WorkerLane {
  * thread, with their hashing still on the chunk lane.
  */
 export class CryptoPool {
-  private readonly lanes: Record<Lane, WorkerLane>;
+  /** Threads start on first use, so a pool costs nothing until it is given work. */
+  private readonly chunkLanes: WorkerLane[];
+  /** Whole-stream hashes of a format version 1 stream (get only). */
+  private readonly streamLane: WorkerLane;
   private nextJob = 0;
   private nextReq = 0;
 
-  constructor(workerUrl?: URL) {
+  constructor(workerUrl?: URL, chunkLanes = defaultChunkLanes()) {
     const source = workerUrl ?? embeddedWorkerSource() ?? defaultWorker();
-    this.lanes = { chunk: new WorkerLane(source), stream: new WorkerLane(source) };
+    this.chunkLanes = Array.from({ length: chunkLanes }, () => new WorkerLane(source));
+    this.streamLane = new WorkerLane(source);
   }
 
-  /** Encodes one chunk on the chunk lane, hashing its plaintext. */
+  get lanes(): number {
+    return this.chunkLanes.length;
+  }
+
+  private laneOf(index: number): WorkerLane {
+    return this.chunkLanes[index % this.chunkLanes.length]!;
+  }
+
+  /** Encodes chunk `index` on its lane, hashing its plaintext. */
   encoder(codec: StreamCodec, index: number): CryptoJob {
-    if (codec.chunkSpec) return this.job('chunk', 'encode', codec.chunkSpec, index, false);
+    if (codec.chunkSpec) return this.job(this.laneOf(index), 'encode', codec.chunkSpec, index, false);
     const e = codec.encoder(index);
-    const hash = this.hasher('chunk');
+    const hash = this.chunkHasher(index);
     let head: Promise<Buffer[]> | undefined = Promise.resolve(e.start());
     const withHead = async (out: CodecOutput) => {
       const pieces = head ? [...(await head), ...(await out)] : await out;
@@ -144,11 +164,11 @@ export class CryptoPool {
     };
   }
 
-  /** Decodes one chunk on the chunk lane, hashing its plaintext, which goes into `into`. */
+  /** Decodes chunk `index` on its lane, hashing its plaintext, which goes into `into`. */
   decoder(codec: StreamCodec, index: number, isLast: boolean): CryptoJob {
-    if (codec.chunkSpec) return this.job('chunk', 'decode', codec.chunkSpec, index, isLast);
+    if (codec.chunkSpec) return this.job(this.laneOf(index), 'decode', codec.chunkSpec, index, isLast);
     const d = codec.decoder(index, isLast);
-    const hash = this.hasher('chunk');
+    const hash = this.chunkHasher(index);
     const hashed = async (out: CodecOutput, into: Uint8Array | undefined) => {
       const plain = Buffer.concat(await out);
       const view = into ? asBuffer(into.subarray(0, plain.length)) : plain;
@@ -162,13 +182,17 @@ export class CryptoPool {
     };
   }
 
-  /** A bare SHA-256 + SHA3-256 of everything stepped through it. */
-  hasher(lane: Lane): CryptoJob {
-    return this.job(lane, 'hash', { mode: 'none' }, 0, false);
+  /** A bare SHA-256 + SHA3-256 of chunk `index`'s plaintext, on that chunk's lane. */
+  chunkHasher(index: number): CryptoJob {
+    return this.job(this.laneOf(index), 'hash', { mode: 'none' }, index, false);
   }
 
-  private job(lane: Lane, kind: JobKind, spec: ChunkCodecSpec, index: number, isLast: boolean): CryptoJob {
-    const l = this.lanes[lane];
+  /** A bare SHA-256 + SHA3-256 of a whole stream, on a thread of its own. */
+  streamHasher(): CryptoJob {
+    return this.job(this.streamLane, 'hash', { mode: 'none' }, 0, false);
+  }
+
+  private job(l: WorkerLane, kind: JobKind, spec: ChunkCodecSpec, index: number, isLast: boolean): CryptoJob {
     const job = this.nextJob++;
     l.post({ op: 'open', job, kind, spec: exactSpec(spec), index, isLast });
     const call = (m: (req: number) => WorkerRequest, into: Uint8Array | undefined) => {
@@ -191,6 +215,6 @@ export class CryptoPool {
 
   /** Stops the threads; anything still pending rejects. */
   async close(): Promise<void> {
-    await Promise.all([this.lanes.chunk.close(), this.lanes.stream.close()]);
+    await Promise.all([...this.chunkLanes, this.streamLane].map((l) => l.close()));
   }
 }

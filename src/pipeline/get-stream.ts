@@ -7,6 +7,7 @@ import type { StreamCodec } from '../crypto/stream-codec.js';
 import { atChunk, integrityError } from '../errors.js';
 import type { StreamLayout } from '../format/layout.js';
 import type { ChunkRecord, Manifest } from '../format/manifest.js';
+import { chunkListDigests } from '../format/stream-digest.js';
 import type { Store } from '../store/store.js';
 import { orderedPrefetch } from './ordered-prefetch.js';
 
@@ -100,8 +101,9 @@ interface Decoded {
  * its plaintext is written, then each chunk's size, hashes and chain link, then the count and
  * whole-stream hashes. Throws an integrity error naming the chunk and the check that failed.
  *
- * Threads: decoding and each chunk's hashes run on the pool's chunk lane, the whole-stream
- * hashes on its stream lane, while this thread fetches and writes. The fetcher runs ahead of
+ * Threads: decoding and each chunk's hashes run on the chunk's lane of the pool (one per core,
+ * so the next chunk decodes while this one is written), a version 1 stream's whole-stream
+ * hashes on a thread of their own, while this thread fetches and writes. The fetcher runs ahead of
  * the writer within the look-ahead slabs; the writer takes results strictly in order.
  */
 export async function getStream(p: GetStreamParams): Promise<void> {
@@ -119,7 +121,8 @@ async function getWithPool(p: GetStreamParams, pool: CryptoPool): Promise<void> 
   const isLast = (i: number) => (p.partial ? p.partial.lastMarks[i]! : i === last);
   const slabs = p.lookAhead ?? new SlabPool(GET_SLAB_SIZE, DEFAULT_LOOK_AHEAD_SLABS);
   if (slabs.slabSize < GET_SLAB_SIZE) throw new Error(`look-ahead slabs must hold ${GET_SLAB_SIZE} bytes`);
-  const streamHash = pool.hasher('stream');
+  // Only version 1 hashes the whole plaintext again (sequentially, on a thread of its own).
+  const streamHash = m.version === 1 ? pool.streamHasher() : undefined;
   const queue = new AsyncQueue<Promise<Decoded>>();
   let failed: { error: unknown } | undefined;
   const fail = (error: unknown) => {
@@ -161,7 +164,7 @@ async function getWithPool(p: GetStreamParams, pool: CryptoPool): Promise<void> 
       const d = await next;
       if (d.plain.length) {
         // The stream hasher reads the same shared bytes while they are written out.
-        const hashed = settledLater(streamHash.step(d.plain));
+        const hashed = settledLater<unknown>(streamHash ? streamHash.step(d.plain) : Promise.resolve());
         await p.sink.write(d.plain);
         p.onWritten?.(d.plain.length);
         hashed.then(() => slabs.release(d.slab), fail);
@@ -194,11 +197,20 @@ async function getWithPool(p: GetStreamParams, pool: CryptoPool): Promise<void> 
   }
   await fetching;
   if (failed) throw failed.error;
-  const t = (await streamHash.finish(true)).digest;
   if (p.partial) return;
-  if (t.size !== m.stream.size) throw integrityError(`stream: ${t.size} bytes restored, manifest says ${m.stream.size}`);
-  if (t.sha256.toString('hex') !== m.stream.sha256) throw integrityError('stream: SHA-256 of the whole stream does not match the manifest');
-  if (t.sha3_256.toString('hex') !== m.stream.sha3_256) throw integrityError('stream: SHA3-256 of the whole stream does not match the manifest');
+  // Every chunk matched its record, so the records stand for the restored bytes here.
+  const size = m.chunks.reduce((n, c) => n + c.size, 0);
+  if (size !== m.stream.size) throw integrityError(`stream: ${size} bytes restored, manifest says ${m.stream.size}`);
+  if (m.version === 1) {
+    const t = (await streamHash!.finish(true)).digest;
+    if (t.size !== m.stream.size) throw integrityError(`stream: ${t.size} bytes restored, manifest says ${m.stream.size}`);
+    if (t.sha256.toString('hex') !== m.stream.sha256) throw integrityError('stream: SHA-256 of the whole stream does not match the manifest');
+    if (t.sha3_256.toString('hex') !== m.stream.sha3_256) throw integrityError('stream: SHA3-256 of the whole stream does not match the manifest');
+  } else {
+    const d = chunkListDigests(m.chunks);
+    if (d.sha256OfChunks !== m.stream.sha256OfChunks) throw integrityError('stream: SHA-256 over the chunk digests does not match the manifest');
+    if (d.sha3_256OfChunks !== m.stream.sha3_256OfChunks) throw integrityError('stream: SHA3-256 over the chunk digests does not match the manifest');
+  }
   if (chain.toString('hex') !== m.stream.chain) throw integrityError('stream: final chain value does not match the manifest');
 }
 

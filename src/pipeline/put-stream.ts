@@ -6,9 +6,11 @@ import { chainStep } from '../crypto/chain.js';
 import type { StreamCodec } from '../crypto/stream-codec.js';
 import { failure } from '../errors.js';
 import type { StreamLayout } from '../format/layout.js';
-import { MANIFEST_VERSION, type ChunkRecord, type Manifest, type SourceInfo } from '../format/manifest.js';
+import { MANIFEST_VERSION, type ChunkRecord, type ManifestV2, type SourceInfo } from '../format/manifest.js';
+import { chunkListDigests } from '../format/stream-digest.js';
 import type { Store } from '../store/store.js';
-import type { ByteReader } from './byte-reader.js';
+import { ByteReader } from './byte-reader.js';
+import type { ChunkInput } from './chunk-input.js';
 import type { JournalChunk } from '../resume/journal-format.js';
 import { ExitCode, S3ductError } from '../errors.js';
 import { crashPoint } from '../resume/crash-points.js';
@@ -38,7 +40,7 @@ export interface PutStreamParams {
   readonly name: string;
   readonly streamId: Buffer;
   readonly codec: StreamCodec;
-  readonly input: ByteReader;
+  readonly input: ChunkInput;
   readonly chunkSize: number;
   readonly storageClass: string;
   readonly tags: Readonly<Record<string, string>>;
@@ -68,12 +70,13 @@ export class ResumeDivergedError extends S3ductError {
  * read only as fast as the store takes the encoded bytes. Returns the manifest once every
  * chunk and the manifest itself are stored.
  *
- * Threads: each chunk's hashes and encoding run on the pool's chunk lane and the whole-stream
- * hashes on its stream lane, both fed the same shared pieces, while this thread reads and
- * stores. Memory: each piece holds a read-ahead slab from read until the store has taken its
- * encoded bytes and the stream hasher is done with it, whatever the chunk size.
+ * Threads: each chunk's hashes and encoding run on its lane of the pool (one per core) while
+ * this thread reads and stores. A positional input is read several chunks at once, one per
+ * lane, so every core is busy; a sequential one is cut chunk after chunk, and chunks overlap
+ * only as far as the read-ahead reaches. Memory: each piece holds a read-ahead slab from read
+ * until the store has taken its encoded bytes, whatever the chunk size.
  */
-export async function putStream(p: PutStreamParams): Promise<Manifest> {
+export async function putStream(p: PutStreamParams): Promise<ManifestV2> {
   const pool = new CryptoPool();
   try {
     return await putWithPool(p, pool);
@@ -88,10 +91,12 @@ interface Encoded {
   readonly taken: () => void;
 }
 
-async function putWithPool(p: PutStreamParams, pool: CryptoPool): Promise<Manifest> {
+async function putWithPool(p: PutStreamParams, pool: CryptoPool): Promise<ManifestV2> {
   const createdAt = new Date().toISOString();
   const slabs = p.readAhead ?? new SlabPool(READ_PIECE, DEFAULT_READ_AHEAD_SLABS);
-  const streamHash = pool.hasher('stream');
+  const positional = p.input instanceof ByteReader ? undefined : p.input;
+  /** The last chunk's index when the input's size is known. */
+  const lastIndex = positional ? Math.max(0, Math.ceil(positional.size / p.chunkSize) - 1) : undefined;
   let chain: Promise<Buffer> = Promise.resolve(p.codec.chainKey);
   const acked = new Map<number, JournalChunk>();
   const records: JournalChunk[] = [];
@@ -118,9 +123,9 @@ async function putWithPool(p: PutStreamParams, pool: CryptoPool): Promise<Manife
 
   /** Reads one chunk's plaintext, handing each piece to the workers; ends once it is read.
    *  On failure the chunk's body fails too, so the store discards the partial object. */
-  const readChunk = async (job: CryptoJob, queue: AsyncQueue<Promise<Encoded>>) => {
+  const readChunk = async (index: number, job: CryptoJob, queue: AsyncQueue<Promise<Encoded>>) => {
     try {
-      return await readPieces(job, queue);
+      return await readPieces(index, job, queue);
     } catch (error) {
       queue.push(settledLater(Promise.reject(error)));
       queue.end();
@@ -129,28 +134,39 @@ async function putWithPool(p: PutStreamParams, pool: CryptoPool): Promise<Manife
   };
   /** Reads up to one chunk of input into read-ahead slabs; `each` gets every piece and must
    *  release its slab once the piece's work is done. Resolves whether the input ended. */
-  const readChunkPieces = async (each: (piece: Uint8Array, slab: Uint8Array) => void): Promise<boolean> => {
-    for (let remaining = p.chunkSize; remaining > 0; ) {
-      const want = Math.min(remaining, slabs.slabSize);
-      const slab = await slabs.acquire();
-      const piece = await readInto(p.input, slab.subarray(0, want));
-      if (!piece.length) {
-        slabs.release(slab);
-        break;
+  const readChunkPieces = async (index: number, each: (piece: Uint8Array, slab: Uint8Array) => void): Promise<boolean> => {
+    const start = index * p.chunkSize;
+    const end = positional ? Math.min(positional.size, start + p.chunkSize) : start + p.chunkSize;
+    const reader = positional ? positional.range(start, end) : (p.input as ByteReader);
+    let remaining = end - start;
+    try {
+      while (remaining > 0) {
+        const want = Math.min(remaining, slabs.slabSize);
+        const slab = await slabs.acquire();
+        const piece = await readInto(reader, slab.subarray(0, want));
+        if (!piece.length) {
+          slabs.release(slab);
+          break;
+        }
+        remaining -= piece.length;
+        p.events?.onRead?.(piece.length);
+        each(piece, slab);
+        if (piece.length < want) break;
       }
-      remaining -= piece.length;
-      p.events?.onRead?.(piece.length);
-      each(piece, slab);
-      if (piece.length < want) break;
+    } finally {
+      if (positional) await reader.close();
     }
-    return p.input.atEOF();
+    if (!positional) return reader.atEOF();
+    // Later chunks are being read already: a shorter file cannot be cut differently now.
+    if (remaining > 0) throw failure(`the input file shrank while it was read: chunk ${index} ended ${remaining} bytes short`);
+    return index === lastIndex;
   };
-  const readPieces = async (job: CryptoJob, queue: AsyncQueue<Promise<Encoded>>) => {
-    const isLast = await readChunkPieces((piece, slab) => {
+  const readPieces = async (index: number, job: CryptoJob, queue: AsyncQueue<Promise<Encoded>>) => {
+    const isLast = await readChunkPieces(index, (piece, slab) => {
       let taken!: () => void;
       const takenByStore = new Promise<void>((r) => (taken = r));
       const encoded = job.step(piece);
-      Promise.all([streamHash.step(piece), encoded, takenByStore]).then(() => slabs.release(slab), fail);
+      Promise.all([encoded, takenByStore]).then(() => slabs.release(slab), fail);
       queue.push(settledLater(encoded.then((out) => ({ out, taken }))));
     });
     const final = settledLater(job.finish(isLast));
@@ -162,9 +178,9 @@ async function putWithPool(p: PutStreamParams, pool: CryptoPool): Promise<Manife
   let finished = false;
   for (const rec of p.resume ?? []) {
     // Re-read what the interrupted put stored: hashed on the same lanes, never uploaded.
-    const hash = pool.hasher('chunk');
-    const isLast = await readChunkPieces((piece, slab) => {
-      Promise.all([hash.step(piece), streamHash.step(piece)]).then(() => slabs.release(slab), fail);
+    const hash = pool.chunkHasher(rec.index);
+    const isLast = await readChunkPieces(rec.index, (piece, slab) => {
+      hash.step(piece).then(() => slabs.release(slab), fail);
     });
     const d = (await hash.finish(isLast)).digest;
     if (failed) throw failed.error;
@@ -186,7 +202,9 @@ async function putWithPool(p: PutStreamParams, pool: CryptoPool): Promise<Manife
     if (isLast) finished = true;
   }
 
-  for (let index = records.length; !finished; index++) {
+  /** Chunks of a positional input being read right now: at most one per lane. */
+  const reading = new Set<Promise<unknown>>();
+  for (let index = records.length; !finished && !failed; index++) {
     const job = pool.encoder(p.codec, index);
     const queue = new AsyncQueue<Promise<Encoded>>();
     async function* body(): AsyncGenerator<Buffer> {
@@ -204,21 +222,15 @@ async function putWithPool(p: PutStreamParams, pool: CryptoPool): Promise<Manife
         onAcked: p.events?.onAcked,
       }),
     );
-    const reading = settledLater(readChunk(job, queue));
-    let read: Awaited<typeof reading>;
-    try {
-      // An upload that fails early must not leave us waiting for slabs nobody releases.
-      read = await Promise.race([reading, upload.then(() => reading)]);
-    } catch (error) {
-      fail(error);
-      await upload.catch(() => {}); // let the store discard the partial object before we report
-      break;
-    }
-    const { isLast, final } = read;
-    const linked = (chain = Promise.all([chain, final]).then(([prev, f]) => chainStep(prev, f.digest.sha256, f.digest.sha3_256)));
-    linked.catch(() => {});
-    const tracked: Promise<void> = Promise.all([upload, final, linked])
-      .then(([res, f, link]) => {
+    const readDone = settledLater(readChunk(index, job, queue));
+    // An upload that fails early must not leave us waiting for slabs nobody releases.
+    const read = settledLater(Promise.race([readDone, upload.then(() => readDone)]));
+    const final = settledLater(read.then((r) => r.final));
+    const linked = (chain = settledLater(Promise.all([chain, final]).then(([prev, f]) => chainStep(prev, f.digest.sha256, f.digest.sha3_256))));
+    // Settled first, so a failed read still lets the store discard the partial object before we report.
+    const tracked: Promise<void> = Promise.allSettled([upload, read])
+      .then(() => Promise.all([upload, read, final, linked]))
+      .then(([res, r, f, link]) => {
         const size = f.digest.size;
         const expectedStored = p.codec.storedSize(size);
         if (res.size !== expectedStored) throw failure(`chunk ${index}: store acknowledged ${res.size} bytes, expected ${expectedStored}`);
@@ -230,24 +242,36 @@ async function putWithPool(p: PutStreamParams, pool: CryptoPool): Promise<Manife
           chain: link.toString('hex'),
           storedSize: res.size,
           ...(res.etag ? { etag: res.etag } : {}),
-          last: isLast,
+          last: r.isLast,
         });
         return commit();
       })
       .catch(fail)
       .finally(() => inflight.delete(tracked));
     inflight.add(tracked);
+    let isLast: boolean;
+    if (positional) {
+      isLast = index === lastIndex;
+      const r: Promise<unknown> = read.catch(fail).finally(() => reading.delete(r));
+      reading.add(r);
+      while (reading.size >= pool.lanes && !failed) await Promise.race(reading);
+    } else {
+      try {
+        isLast = (await read).isLast;
+      } catch (error) {
+        fail(error);
+        break;
+      }
+    }
     if (isLast) break;
     while (inflight.size >= p.concurrency && !failed) await Promise.race(inflight);
-    if (failed) break;
   }
   await Promise.all(inflight);
   await commitQueue;
   if (failed) throw failed.error;
 
-  const totals = (await streamHash.finish(true)).digest;
   const finalChain = await chain;
-  const manifest: Manifest = {
+  const manifest: ManifestV2 = {
     format: 's3duct',
     version: MANIFEST_VERSION,
     streamId: p.streamId.toString('hex'),
@@ -261,10 +285,9 @@ async function putWithPool(p: PutStreamParams, pool: CryptoPool): Promise<Manife
     source: p.source,
     chunks: records.map(({ last: _last, ...r }) => r as ChunkRecord),
     stream: {
-      size: totals.size,
+      size: records.reduce((n, r) => n + r.size, 0),
       chunks: records.length,
-      sha256: totals.sha256.toString('hex'),
-      sha3_256: totals.sha3_256.toString('hex'),
+      ...chunkListDigests(records),
       chain: finalChain.toString('hex'),
     },
   };

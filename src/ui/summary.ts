@@ -15,8 +15,7 @@ export function printSummary(format: SummaryFormat, verb: string, m: Manifest, s
         streamId: m.streamId,
         chunks: m.stream.chunks,
         bytes: m.stream.size,
-        sha256: m.stream.sha256,
-        sha3_256: m.stream.sha3_256,
+        ...Object.fromEntries(streamDigests(m).map(([key, , hex]) => [key, hex])),
         chain: m.stream.chain,
         encryption: m.encryption.mode,
         storageClass: m.storageClass,
@@ -31,10 +30,17 @@ export function printSummary(format: SummaryFormat, verb: string, m: Manifest, s
     `s3duct ${verb}: ${m.name} (${m.streamId})`,
     `  ${formatBytes(m.stream.size)} in ${m.stream.chunks} chunk${m.stream.chunks === 1 ? '' : 's'}, ${formatDuration(seconds)}, ${formatBytes(rate)}/s`,
     `  encryption ${m.encryption.mode}, storage class ${m.storageClass}`,
-    `  sha256   ${m.stream.sha256}`,
-    `  sha3-256 ${m.stream.sha3_256}`,
+    ...streamDigests(m).map(([, label, hex]) => `  ${label.padEnd(8)} ${hex}`),
     `  chain    ${m.stream.chain}`,
     ...(typeof extra.id === 'string' && extra.id !== m.name ? [`  id       ${extra.id}`] : []),
   ];
   process.stderr.write(lines.join('\n') + '\n');
+}
+
+/** The whole-stream digests as [manifest field, label, hex] (version 1: of the plaintext, as
+ *  sha256sum prints them; version 2: over the chunk digests, docs/FORMAT.md 5.1). */
+function streamDigests(m: Manifest): Array<[string, string, string]> {
+  return m.version === 1
+    ? [['sha256', 'sha256', m.stream.sha256], ['sha3_256', 'sha3-256', m.stream.sha3_256]]
+    : [['sha256OfChunks', 'sha256 of chunks', m.stream.sha256OfChunks], ['sha3_256OfChunks', 'sha3-256 of chunks', m.stream.sha3_256OfChunks]];
 }

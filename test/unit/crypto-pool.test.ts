@@ -19,7 +19,7 @@ test('pool: interleaved chunks on the workers come back in order and decode in-t
     const codec = (await aes());
     const data = [testBytes(300_000, 1), testBytes(70_000, 2), testBytes(1, 3)];
     const jobs = data.map((_, i) => pool.encoder(codec, i));
-    const stream = pool.hasher('stream');
+    const stream = pool.streamHasher();
     // Every step sent before any is awaited: replies must still line up with their chunk.
     const pieces = data.map((d, i) => [d.subarray(0, 100_000), d.subarray(100_000)].map((p) => jobs[i]!.step(shareBytes(p))));
     for (const d of data) void stream.step(shareBytes(d));
@@ -90,11 +90,11 @@ test('pool: an authentication failure in a worker is the one-line S3ductError, e
 test('pool: a worker that dies fails every pending and later request instead of hanging', async () => {
   const pool = new CryptoPool(new URL('./fixtures/dying-worker.js', import.meta.url));
   try {
-    const job = pool.hasher('chunk');
+    const job = pool.chunkHasher(0);
     const pending = [job.step(shareBytes(Buffer.from('a'))), job.step(shareBytes(Buffer.from('b'))), job.finish(true)];
     for (const p of pending)
       await assert.rejects(p, (e) => e instanceof S3ductError && e.exitCode === 1 && /crypto worker stopped unexpectedly \(exit code 7\)/.test(e.message));
-    await assert.rejects(pool.hasher('chunk').step(shareBytes(Buffer.from('c'))), (e) => e instanceof S3ductError && e.exitCode === 1);
+    await assert.rejects(pool.chunkHasher(0).step(shareBytes(Buffer.from('c'))), (e) => e instanceof S3ductError && e.exitCode === 1);
   } finally {
     await pool.close();
   }

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { KEY_HEX, REPO, runCli } from '../helpers/cli.js';
@@ -22,3 +24,49 @@ for (const [name, keyArgs] of [
     assert.ok(r.stdout.equals(expected));
   });
 }
+
+// Manifest version 2 (whole-stream digests over the chunk digests, docs/FORMAT.md 5.1): same
+// plaintext, 500-byte chunks. Never regenerate either.
+for (const [name, keyArgs] of [
+  ['vec/aes', ['--key', `hex:${KEY_HEX}`]],
+  ['vec/plain', []],
+] as const) {
+  test(`manifest v2 vector ${name} still restores`, async () => {
+    const r = await runCli(['get', '--store', `file:${path.join(dir, 'v2-store')}`, '--name', name, ...keyArgs, '--summary', 'none']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(r.stdout.equals(expected));
+  });
+}
+
+test('manifest v2 stream digests follow docs/FORMAT.md 5.1, computed here from the plaintext alone', () => {
+  const m = JSON.parse(readFileSync(path.join(dir, 'v2-store', 'vec', 'plain', 'manifest'), 'utf8'));
+  assert.equal(m.version, 2);
+  const over = (alg: string) => {
+    const h = createHash(alg).update('s3duct-v2-stream');
+    for (let off = 0; off < expected.length; off += m.chunkSize) {
+      const chunk = expected.subarray(off, off + m.chunkSize);
+      const size = Buffer.alloc(8);
+      size.writeBigUInt64BE(BigInt(chunk.length));
+      h.update(size).update(createHash(alg).update(chunk).digest());
+    }
+    return h.digest('hex');
+  };
+  assert.equal(m.stream.sha256OfChunks, over('sha256'));
+  assert.equal(m.stream.sha3_256OfChunks, over('sha3-256'));
+});
+
+test('manifest v2: a stream digest that does not match the chunk digests fails the get (exit 4)', async () => {
+  const store = mkdtempSync(path.join(tmpdir(), 's3duct-v2-'));
+  try {
+    cpSync(path.join(dir, 'v2-store'), store, { recursive: true });
+    const file = path.join(store, 'vec', 'plain', 'manifest');
+    const m = JSON.parse(readFileSync(file, 'utf8'));
+    m.stream.sha3_256OfChunks = '0'.repeat(64);
+    writeFileSync(file, JSON.stringify(m));
+    const r = await runCli(['get', '--store', `file:${store}`, '--name', 'vec/plain', '--summary', 'none']);
+    assert.equal(r.code, 4, r.stderr);
+    assert.match(r.stderr, /SHA3-256 over the chunk digests does not match/);
+  } finally {
+    rmSync(store, { recursive: true, force: true });
+  }
+});
