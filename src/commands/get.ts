@@ -10,6 +10,7 @@ import { StreamLayout, validateStreamName } from '../format/layout.js';
 import type { Manifest } from '../format/manifest.js';
 import { isPrivateId } from '../format/private-id.js';
 import { orderedPrefetch } from '../pipeline/ordered-prefetch.js';
+import { SlabPool } from '../pipeline/slab-pool.js';
 import type { Store } from '../store/store.js';
 import { ExitCode, S3ductError, authError, notFoundError, notReadyError } from '../errors.js';
 import { codecForPut, protectionKeyId, type Protection } from '../crypto/stream-codec.js';
@@ -142,7 +143,11 @@ async function rawDownload(store: Store, layout: StreamLayout, file: string | un
   if (!objects.length) throw notFoundError(`no chunks for stream "${layout.stream}" at ${store.location}`);
   const output = await openOutput(file);
   try {
-    for await (const piece of orderedPrefetch(rangeReads(store, objects, RANGE_SIZE), workers)) await output.sink.write(piece.bytes);
+    const buffers = new SlabPool(RANGE_SIZE, workers + 1);
+    for await (const piece of orderedPrefetch(rangeReads(store, objects, RANGE_SIZE, undefined, buffers), workers)) {
+      await output.sink.write(piece.bytes);
+      piece.release();
+    }
     await output.commit();
   } catch (e) {
     await output.discard();

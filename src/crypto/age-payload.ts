@@ -96,14 +96,14 @@ export class AgeSealer {
     return this.segments.update(piece);
   }
 
-  final(): Buffer {
+  final(): Buffer[] {
     return this.segments.final(LAST_SEGMENT);
   }
 }
 
 export function sealAgeObject(key: AgeStreamKey, role: AgeObjectRole, plain: Buffer): Buffer {
   const s = new AgeSealer(key, role);
-  return Buffer.concat([...s.start(), ...s.update(plain), s.final()]);
+  return Buffer.concat([...s.start(), ...s.update(plain), ...s.final()]);
 }
 
 /**
@@ -123,7 +123,7 @@ export class AgeOpener {
 
   update(piece: Buffer): Buffer[] {
     if (this.segments) return this.segments.update(piece);
-    this.head = this.head.length ? Buffer.concat([this.head, piece]) : piece;
+    this.head = Buffer.concat([this.head, piece]); // a copy: the piece is the caller's again once we return
     const prefix = this.key.header.length + AGE_NONCE_SIZE;
     if (this.head.length < prefix) return [];
     this.segments = this.accept(this.head.subarray(this.key.header.length, prefix));

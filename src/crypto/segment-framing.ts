@@ -11,8 +11,8 @@ export const SEGMENT_SIZE = 64 * 1024;
 export const TAG_SIZE = 16;
 
 export interface SegmentCipher {
-  /** Returns ciphertext || tag. */
-  seal(plain: Buffer, nonce: Buffer): Buffer;
+  /** Returns ciphertext || tag as two pieces: joining them would copy every byte once more. */
+  seal(plain: Buffer, nonce: Buffer): [Buffer, Buffer];
   /** Returns the plaintext, or undefined when authentication fails. */
   open(sealed: Buffer, nonce: Buffer): Buffer | undefined;
 }
@@ -26,7 +26,7 @@ export function aeadCipher(algorithm: 'aes-256-gcm' | 'chacha20-poly1305', key: 
       if (aad) c.setAAD(aad);
       const body = c.update(plain);
       c.final();
-      return Buffer.concat([body, c.getAuthTag()]);
+      return [body, c.getAuthTag()];
     },
     open(sealed, nonce) {
       const d = createDecipheriv(algorithm as 'aes-256-gcm', key, nonce, opts);
@@ -55,7 +55,11 @@ export function segmentedSize(plainLength: number): number {
   return plainLength + Math.max(1, Math.ceil(plainLength / SEGMENT_SIZE)) * TAG_SIZE;
 }
 
-/** Seals a stream of plaintext pieces into segments. */
+/**
+ * Seals a stream of plaintext pieces into segments. Like every codec here, it keeps no view of
+ * a piece once update() returns (it copies the few bytes it carries over): callers reuse their
+ * buffers at once, and the pipeline's workers read pieces straight from shared slabs.
+ */
 export class SegmentSealer {
   private pending: Buffer[] = [];
   private pendingLength = 0;
@@ -74,34 +78,34 @@ export class SegmentSealer {
       // piece is sealed in place (every byte of a backup passes here).
       const take = Math.min(SEGMENT_SIZE - this.pendingLength, rest.length);
       if (take > 0) {
-        this.pending.push(rest.subarray(0, take));
+        this.pending.push(Buffer.from(rest.subarray(0, take)));
         this.pendingLength += take;
         rest = rest.subarray(take);
       }
       if (!rest.length) return out;
-      out.push(this.seal(Buffer.concat(this.pending, this.pendingLength), 0));
+      out.push(...this.seal(Buffer.concat(this.pending, this.pendingLength), 0));
       this.pending = [];
       this.pendingLength = 0;
     }
     while (rest.length > SEGMENT_SIZE) {
-      out.push(this.seal(rest.subarray(0, SEGMENT_SIZE), 0));
+      out.push(...this.seal(rest.subarray(0, SEGMENT_SIZE), 0));
       rest = rest.subarray(SEGMENT_SIZE);
     }
     if (rest.length) {
-      this.pending = [rest];
+      this.pending = [Buffer.from(rest)];
       this.pendingLength = rest.length;
     }
     return out;
   }
 
   /** Seals the final segment (never empty unless the whole plaintext is) with `mark`. */
-  final(mark: number): Buffer {
+  final(mark: number): Buffer[] {
     if (this.finished) throw new Error('SegmentSealer.final called twice');
     this.finished = true;
     return this.seal(Buffer.concat(this.pending, this.pendingLength), mark);
   }
 
-  private seal(plain: Buffer, mark: number): Buffer {
+  private seal(plain: Buffer, mark: number): [Buffer, Buffer] {
     return this.cipher.seal(plain, segmentNonce(this.counter++, mark));
   }
 }
@@ -134,7 +138,7 @@ export class SegmentOpener {
       out.push(this.open(rest.subarray(0, full), 0));
       rest = rest.subarray(full);
     }
-    this.buf = rest;
+    this.buf = Buffer.from(rest); // a copy: the piece is the caller's again once we return
     return out;
   }
 

@@ -112,7 +112,7 @@ export class Sealer {
     return this.segments.update(piece);
   }
 
-  final(mark: FinalMarkValue): Buffer {
+  final(mark: FinalMarkValue): Buffer[] {
     return this.segments.final(mark);
   }
 }
@@ -133,7 +133,7 @@ export class Opener {
 
   update(piece: Buffer): Buffer[] {
     if (this.segments) return this.segments.update(piece);
-    this.headerBuf = this.headerBuf.length ? Buffer.concat([this.headerBuf, piece]) : piece;
+    this.headerBuf = Buffer.concat([this.headerBuf, piece]); // a copy: the piece is the caller's again once we return
     if (this.headerBuf.length < HEADER_SIZE) return [];
     this.segments = this.acceptHeader(this.headerBuf.subarray(0, HEADER_SIZE));
     return this.segments.update(this.headerBuf.subarray(HEADER_SIZE));

@@ -26,7 +26,11 @@ export type Protection =
  *  built on an asynchronous library may return a promise of them. */
 export type CodecOutput = Buffer[] | Promise<Buffer[]>;
 
-/** Turns one chunk's plaintext into the bytes stored for it, piece by piece. */
+/**
+ * Turns one chunk's plaintext into the bytes stored for it, piece by piece. Encoders and
+ * decoders keep no view of a step's input after the step: the caller may overwrite it once it
+ * has used the step's output, which may itself be a view of the input (plaintext mode).
+ */
 export interface ChunkEncoder {
   start(): CodecOutput;
   update(plain: Buffer): CodecOutput;
@@ -92,7 +96,7 @@ function aesChunks(streamId: Buffer, chunkKey: SealKey): ChunkCodec {
       return {
         start: () => [s.header()],
         update: (b) => s.update(b),
-        final: (isLast) => [s.final(isLast ? FinalMark.lastChunk : FinalMark.chunk)],
+        final: (isLast) => s.final(isLast ? FinalMark.lastChunk : FinalMark.chunk),
       };
     },
     decoder(index, isLast) {
@@ -125,7 +129,7 @@ function aesCodec(userKey: Buffer, streamId: Buffer, keys: StreamKeys = deriveSt
 
 function sealWhole(key: SealKey, kind: SealedKind, streamId: Buffer, body: Buffer): Buffer {
   const s = new Sealer(key, newHeader(kind, streamId, 0, key));
-  return Buffer.concat([s.header(), ...s.update(body), s.final(FinalMark.lastChunk)]);
+  return Buffer.concat([s.header(), ...s.update(body), ...s.final(FinalMark.lastChunk)]);
 }
 
 /** Opens a whole sealed metadata object (manifest or journal) under the user's key. */
@@ -166,7 +170,7 @@ function ageChunks(key: AgeStreamKey): ChunkCodec {
   return {
     encoder(index) {
       const s = new AgeSealer(key, { kind: 'chunk', index });
-      return { start: () => s.start(), update: (b) => s.update(b), final: () => [s.final()] };
+      return { start: () => s.start(), update: (b) => s.update(b), final: () => s.final() };
     },
     decoder(index) {
       // The last-chunk mark has no place in an age file; the manifest's chunk count covers it.

@@ -36,6 +36,18 @@ export class ByteReader {
     return out;
   }
 
+  /** Fills `into`; returns the filled part, shorter only at the end of input. */
+  async readInto(into: Uint8Array): Promise<Uint8Array> {
+    let n = 0;
+    while (n < into.length) {
+      const b = await this.read(into.length - n);
+      if (!b) break;
+      into.set(b, n);
+      n += b.length;
+    }
+    return into.subarray(0, n);
+  }
+
   async atEOF(): Promise<boolean> {
     return !(await this.fill());
   }

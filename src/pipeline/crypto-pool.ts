@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import type { Digests } from '../crypto/dual-hash.js';
+import { BOTH_DIGESTS, type DigestName, type Digests } from '../crypto/dual-hash.js';
 import type { ChunkCodecSpec, CodecOutput, StreamCodec } from '../crypto/stream-codec.js';
 import { S3ductError, failure, type ExitCodeValue } from '../errors.js';
 import type { JobKind, WorkerReply, WorkerRequest } from './crypto-protocol.js';
@@ -20,19 +20,15 @@ export interface JobFinish {
  * One chunk's (or the whole stream's) crypto work, run on a worker thread. Steps may be sent
  * without awaiting the previous one: their promises resolve in the order the steps were sent.
  * `bytes` (and `into`) should be shared memory (slabs) and must stay untouched until the step
- * settles. With `into`, the output is written there and the result is a view of it; without,
- * the output comes in a fresh buffer.
+ * settles. The output is written into `into` where it fits (the result is then a view of it),
+ * else it comes in a fresh buffer.
  */
 export interface CryptoJob {
   step(bytes: Uint8Array, into?: Uint8Array): Promise<Buffer>;
   finish(isLast: boolean, into?: Uint8Array): Promise<JobFinish>;
 }
 
-/**
- * Chunk lanes: one worker thread per core, up to this many. A chunk's hashes are sequential
- * (one core's SHA3-256 rate at most), so using more cores means working on several chunks at
- * once; each chunk runs on lane `index % lanes`.
- */
+/** Chunk lanes: one worker thread per core, up to this many (see CryptoPool). */
 const MAX_CHUNK_LANES = 4;
 
 export function defaultChunkLanes(): number {
@@ -48,6 +44,11 @@ export function shareBytes(b: Uint8Array): Uint8Array {
   const out = new Uint8Array(new SharedArrayBuffer(b.length));
   out.set(b);
   return out;
+}
+
+/** Shared memory is passed as is; anything else would be cloned with its whole backing buffer. */
+function shared(b: Uint8Array): Uint8Array {
+  return b.buffer instanceof SharedArrayBuffer ? b : shareBytes(b);
 }
 
 function asBuffer(u: Uint8Array): Buffer {
@@ -120,10 +121,39 @@ class WorkerLane {
   }
 }
 
+/** One job's output with the digests it was asked for (some of a chunk's, or all). */
+interface PartialFinish {
+  readonly out: Buffer;
+  readonly size: number;
+  readonly digests: Partial<Digests>;
+}
+
+/** A job as one thread runs it; CryptoPool joins a chunk's two halves into a CryptoJob. */
+interface HalfJob {
+  step(bytes: Uint8Array, into?: Uint8Array): Promise<Buffer>;
+  finish(isLast: boolean, into?: Uint8Array): Promise<PartialFinish>;
+}
+
+const NO_CODEC: ChunkCodecSpec = { mode: 'none' };
+
+/** The digests of two halves computed over the same plaintext, as one. */
+function joined(main: PartialFinish, other?: PartialFinish): JobFinish {
+  const sha256 = main.digests.sha256 ?? other?.digests.sha256;
+  const sha3_256 = main.digests.sha3_256 ?? other?.digests.sha3_256;
+  if (other && other.size !== main.size) throw failure(`crypto workers hashed ${main.size} and ${other.size} bytes of the same chunk`);
+  if (!sha256 || !sha3_256) throw failure('crypto worker: a digest is missing');
+  return { out: main.out, digest: { sha256, sha3_256, size: main.size } };
+}
+
 /**
  * The worker threads of one put or get. Pure crypto stays in src/crypto; this module only
- * moves bytes and results between threads. Codecs without a chunkSpec run on the calling
- * thread, with their hashing still on the chunk lane.
+ * moves bytes and results between threads.
+ *
+ * Each chunk runs on two lanes: its cipher and SHA-256 on lane `index % lanes`, its SHA3-256
+ * on the next lane. SHA3-256 costs about as much as the other two together and, like them,
+ * is sequential within a chunk: split this way, a single chunk (a pipe's input, or a restore
+ * written in order) keeps two cores busy, and two chunks at once still load every lane evenly.
+ * Codecs without a chunkSpec run on the calling thread, with their hashes still on the lanes.
  */
 export class CryptoPool {
   /** Threads start on first use, so a pool costs nothing until it is given work. */
@@ -147,11 +177,51 @@ export class CryptoPool {
     return this.chunkLanes[index % this.chunkLanes.length]!;
   }
 
-  /** Encodes chunk `index` on its lane, hashing its plaintext. */
+  /** Encodes chunk `index`, hashing its plaintext. */
   encoder(codec: StreamCodec, index: number): CryptoJob {
-    if (codec.chunkSpec) return this.job(this.laneOf(index), 'encode', codec.chunkSpec, index, false);
+    const main = codec.chunkSpec ? this.job(this.laneOf(index), 'encode', codec.chunkSpec, index, false, ['sha256']) : this.inThreadEncoder(codec, index);
+    return this.withSha3Alongside(main, index);
+  }
+
+  /** Decodes chunk `index`, hashing its plaintext, which goes into `into` where it fits. */
+  decoder(codec: StreamCodec, index: number, isLast: boolean): CryptoJob {
+    const main = codec.chunkSpec ? this.job(this.laneOf(index), 'decode', codec.chunkSpec, index, isLast, ['sha256']) : this.inThreadDecoder(codec, index, isLast);
+    // The plaintext exists only once decoded: its SHA3-256 follows piece by piece, while the
+    // main lane decodes the next piece.
+    const sha3 = this.job(this.laneOf(index + 1), 'hash', NO_CODEC, index, false, ['sha3_256']);
+    const hashed = (plain: Buffer) => (plain.length ? sha3.step(plain) : Promise.resolve()).then(() => plain);
+    return {
+      step: (b, into) => main.step(b, into).then(hashed),
+      finish: (isLast, into) => main.finish(isLast, into).then(async (m) => joined({ ...m, out: await hashed(m.out) }, await sha3.finish(isLast))),
+    };
+  }
+
+  /** SHA-256 and SHA3-256 of chunk `index`'s plaintext, on that chunk's two lanes. */
+  chunkHasher(index: number): CryptoJob {
+    return this.withSha3Alongside(this.job(this.laneOf(index), 'hash', NO_CODEC, index, false, ['sha256']), index);
+  }
+
+  /** SHA-256 and SHA3-256 of a whole stream, on a thread of its own. */
+  streamHasher(): CryptoJob {
+    const job = this.job(this.streamLane, 'hash', NO_CODEC, 0, false, BOTH_DIGESTS);
+    return { step: (b) => job.step(b), finish: (isLast) => job.finish(isLast).then((f) => joined(f)) };
+  }
+
+  /** `main` and the chunk's SHA3-256 read the same shared input at the same time. */
+  private withSha3Alongside(main: HalfJob, index: number): CryptoJob {
+    const sha3 = this.job(this.laneOf(index + 1), 'hash', NO_CODEC, index, false, ['sha3_256']);
+    return {
+      step: (b, into) => {
+        const bytes = shared(b);
+        return Promise.all([main.step(bytes, into), sha3.step(bytes)]).then(([out]) => out);
+      },
+      finish: (isLast, into) => Promise.all([main.finish(isLast, into), sha3.finish(isLast)]).then(([m, h]) => joined(m, h)),
+    };
+  }
+
+  private inThreadEncoder(codec: StreamCodec, index: number): HalfJob {
     const e = codec.encoder(index);
-    const hash = this.chunkHasher(index);
+    const sha256 = this.job(this.laneOf(index), 'hash', NO_CODEC, index, false, ['sha256']);
     let head: Promise<Buffer[]> | undefined = Promise.resolve(e.start());
     const withHead = async (out: CodecOutput) => {
       const pieces = head ? [...(await head), ...(await out)] : await out;
@@ -159,56 +229,50 @@ export class CryptoPool {
       return Buffer.concat(pieces);
     };
     return {
-      step: (b) => Promise.all([withHead(e.update(Buffer.from(b))), hash.step(b)]).then(([out]) => out),
-      finish: async (isLast) => ({ out: await withHead(e.final(isLast)), digest: (await hash.finish(isLast)).digest }),
+      step: (b) => Promise.all([withHead(e.update(asBuffer(b))), sha256.step(b)]).then(([out]) => out),
+      finish: async (isLast) => {
+        const out = await withHead(e.final(isLast));
+        return { ...(await sha256.finish(isLast)), out };
+      },
     };
   }
 
-  /** Decodes chunk `index` on its lane, hashing its plaintext, which goes into `into`. */
-  decoder(codec: StreamCodec, index: number, isLast: boolean): CryptoJob {
-    if (codec.chunkSpec) return this.job(this.laneOf(index), 'decode', codec.chunkSpec, index, isLast);
+  private inThreadDecoder(codec: StreamCodec, index: number, isLast: boolean): HalfJob {
     const d = codec.decoder(index, isLast);
-    const hash = this.chunkHasher(index);
-    const hashed = async (out: CodecOutput, into: Uint8Array | undefined) => {
+    const sha256 = this.job(this.laneOf(index), 'hash', NO_CODEC, index, false, ['sha256']);
+    const placed = async (out: CodecOutput, into: Uint8Array | undefined) => {
       const plain = Buffer.concat(await out);
-      const view = into ? asBuffer(into.subarray(0, plain.length)) : plain;
-      if (into) plain.copy(view);
-      await hash.step(view);
+      const fits = into !== undefined && plain.length <= into.length;
+      const view = fits ? asBuffer(into.subarray(0, plain.length)) : plain;
+      if (fits) plain.copy(view);
+      await sha256.step(view);
       return view;
     };
     return {
-      step: (b, into) => hashed(d.update(Buffer.from(b)), into),
-      finish: async (isLast, into) => ({ out: await hashed(d.final(), into), digest: (await hash.finish(isLast)).digest }),
+      step: (b, into) => placed(d.update(asBuffer(b)), into),
+      finish: async (last, into) => {
+        const out = await placed(d.final(), into);
+        return { ...(await sha256.finish(last)), out };
+      },
     };
   }
 
-  /** A bare SHA-256 + SHA3-256 of chunk `index`'s plaintext, on that chunk's lane. */
-  chunkHasher(index: number): CryptoJob {
-    return this.job(this.laneOf(index), 'hash', { mode: 'none' }, index, false);
-  }
-
-  /** A bare SHA-256 + SHA3-256 of a whole stream, on a thread of its own. */
-  streamHasher(): CryptoJob {
-    return this.job(this.streamLane, 'hash', { mode: 'none' }, 0, false);
-  }
-
-  private job(l: WorkerLane, kind: JobKind, spec: ChunkCodecSpec, index: number, isLast: boolean): CryptoJob {
+  private job(l: WorkerLane, kind: JobKind, spec: ChunkCodecSpec, index: number, isLast: boolean, digests: readonly DigestName[]): HalfJob {
     const job = this.nextJob++;
-    l.post({ op: 'open', job, kind, spec: exactSpec(spec), index, isLast });
+    l.post({ op: 'open', job, kind, spec: exactSpec(spec), index, isLast, digests });
     const call = (m: (req: number) => WorkerRequest, into: Uint8Array | undefined) => {
       const req = this.nextReq++;
       return l.request(req, m(req)).then((r) => ({ r, out: typeof r.out === 'number' ? asBuffer(into!.subarray(0, r.out)) : asBuffer(r.out) }));
     };
     return {
       step: (b, into) => {
-        // Shared memory is passed as is; anything else would be cloned with its whole backing buffer.
-        const bytes = b.buffer instanceof SharedArrayBuffer ? b : shareBytes(b);
+        const bytes = shared(b);
         return call((req) => ({ op: 'step', job, req, bytes, into }), into).then((x) => x.out);
       },
       finish: (last, into) =>
         call((req) => ({ op: 'finish', job, req, isLast: last, into }), into).then(({ r, out }) => {
-          const d = r.digest!;
-          return { out, digest: { sha256: asBuffer(d.sha256), sha3_256: asBuffer(d.sha3_256), size: d.size } };
+          const { size, sha256, sha3_256 } = r.digest!;
+          return { out, size, digests: { ...(sha256 && { sha256: asBuffer(sha256) }), ...(sha3_256 && { sha3_256: asBuffer(sha3_256) }) } };
         }),
     };
   }

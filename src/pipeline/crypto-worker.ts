@@ -1,5 +1,5 @@
 import { parentPort } from 'node:worker_threads';
-import { DualHash } from '../crypto/dual-hash.js';
+import { Hashes } from '../crypto/dual-hash.js';
 import { chunkCodecFromSpec, type CodecOutput } from '../crypto/stream-codec.js';
 import { S3ductError } from '../errors.js';
 import type { JobKind, WorkerReply, WorkerRequest } from './crypto-protocol.js';
@@ -7,13 +7,13 @@ import type { JobKind, WorkerReply, WorkerRequest } from './crypto-protocol.js';
 /** Worker entry: hosts the jobs crypto-pool.ts opens (see crypto-protocol.ts). */
 
 interface Job {
-  readonly hash: DualHash;
+  readonly hash: Hashes;
   step(bytes: Buffer): Promise<Buffer[]>;
   finish(isLast: boolean): Promise<Buffer[]>;
 }
 
 function openJob(kind: JobKind, m: Extract<WorkerRequest, { op: 'open' }>): Job {
-  const hash = new DualHash();
+  const hash = new Hashes(m.digests);
   const hashAll = async (out: CodecOutput) => {
     const pieces = await out;
     for (const b of pieces) hash.update(b);
@@ -39,17 +39,18 @@ function openJob(kind: JobKind, m: Extract<WorkerRequest, { op: 'open' }>): Job 
   };
 }
 
-/** Puts the pieces into `into` (returning the length) or one fresh buffer to transfer. */
+/** Puts the pieces into `into` (returning the length) or, without one or when they do not fit
+ *  (an age header with many recipients), one fresh buffer to transfer. */
 function pack(pieces: Buffer[], into: Uint8Array | undefined): Uint8Array | number {
   const n = pieces.reduce((a, b) => a + b.length, 0);
-  if (into && n > into.length) throw new Error(`output of ${n} bytes does not fit its ${into.length}-byte slab`);
-  const out = into ?? new Uint8Array(n);
+  const fits = into !== undefined && n <= into.length;
+  const out = fits ? into : new Uint8Array(n);
   let off = 0;
   for (const b of pieces) {
     out.set(b, off);
     off += b.length;
   }
-  return into ? n : out;
+  return fits ? n : out;
 }
 
 const port = parentPort!;
@@ -68,17 +69,15 @@ async function handle(m: WorkerRequest): Promise<void> {
   try {
     if (!entry) throw new Error(`unknown job ${m.job}`);
     if ('error' in entry) throw entry.error;
-    const { kind, job } = entry;
-    // A codec may keep views of its input between steps (a partial segment): give it a private
-    // copy, since the slab is reused once we reply. Hashing keeps nothing, so it reads in place.
-    const input = (b: Uint8Array) => (kind === 'hash' ? Buffer.from(b.buffer, b.byteOffset, b.byteLength) : Buffer.from(b));
-    const pieces = m.op === 'step' ? await job.step(input(m.bytes)) : await job.finish(m.isLast);
+    // Read in place: codecs keep no view of a step's input (see ChunkEncoder), and the output
+    // is packed before we reply, after which the pipeline reuses the slab.
+    const { job } = entry;
+    const pieces = m.op === 'step' ? await job.step(Buffer.from(m.bytes.buffer, m.bytes.byteOffset, m.bytes.byteLength)) : await job.finish(m.isLast);
     const out = pack(pieces, m.into);
     let reply: WorkerReply = { req: m.req, ok: true, out };
     if (m.op === 'finish') {
       jobs.delete(m.job);
-      const d = job.hash.digest();
-      reply = { ...reply, digest: { sha256: d.sha256, sha3_256: d.sha3_256, size: job.hash.size } };
+      reply = { ...reply, digest: { ...job.hash.digest(), size: job.hash.size } };
     }
     port.postMessage(reply, typeof out === 'number' ? [] : [out.buffer as ArrayBuffer]);
   } catch (error) {

@@ -1,6 +1,6 @@
 import { chainStep } from '../crypto/chain.js';
 import { AsyncQueue } from './async-queue.js';
-import { SlabPool } from './slab-pool.js';
+import { SLAB_HEADROOM, SlabPool } from './slab-pool.js';
 import { CryptoPool, type CryptoJob, type JobDigest } from './crypto-pool.js';
 import { settledLater } from './settled-later.js';
 import type { StreamCodec } from '../crypto/stream-codec.js';
@@ -50,26 +50,37 @@ export interface RangePiece<T> {
   readonly bytes: Buffer;
   /** The last piece of its object (an empty object yields one empty piece). */
   readonly endOfObject: boolean;
+  /** Gives `bytes` back to the range buffers it was read into, once used. */
+  readonly release: () => void;
 }
 
-/** Reads of `rangeSize`-byte ranges covering each object in turn, for orderedPrefetch. */
+/**
+ * Reads of `rangeSize`-byte ranges covering each object in turn, for orderedPrefetch. With
+ * `buffers` (slabs of at least rangeSize), each range is read into one of them until released:
+ * fresh buffers per range would pile up as garbage well beyond the ranges in flight.
+ */
 export function* rangeReads<T>(
   store: Store,
   objects: Iterable<RangedObject<T>>,
   rangeSize: number,
   mapError: (tag: T, e: unknown) => unknown = (_t, e) => e,
+  buffers?: SlabPool,
 ): Generator<() => Promise<RangePiece<T>>> {
+  const none = () => {};
   for (const o of objects) {
     if (o.size === 0) {
-      yield async () => ({ tag: o.tag, bytes: Buffer.alloc(0), endOfObject: true });
+      yield async () => ({ tag: o.tag, bytes: Buffer.alloc(0), endOfObject: true, release: none });
       continue;
     }
     for (let start = 0; start < o.size; start += rangeSize) {
       const end = Math.min(o.size, start + rangeSize);
       yield async () => {
+        const into = await buffers?.acquire();
+        const release = into ? () => buffers!.release(into) : none;
         try {
-          return { tag: o.tag, bytes: await store.get(o.key, { start, end }), endOfObject: end === o.size };
+          return { tag: o.tag, bytes: await store.get(o.key, { start, end }, into), endOfObject: end === o.size, release };
         } catch (e) {
+          release();
           throw mapError(o.tag, e);
         }
       };
@@ -82,9 +93,6 @@ export function* rangeReads<T>(
 const STEP_SIZE = 1 << 20;
 /** Default look-ahead in slabs: steps being decoded, hashed or written. */
 export const DEFAULT_LOOK_AHEAD_SLABS = 16;
-/** Room in a slab beyond its step: a decoder step may also emit the plaintext of a segment
- *  carried over from the previous step (at most one 64 KiB segment in the formats we have). */
-export const SLAB_HEADROOM = 256 * 1024;
 /** The slab size a look-ahead pool given to getStream must have. */
 export const GET_SLAB_SIZE = STEP_SIZE + SLAB_HEADROOM;
 
@@ -134,7 +142,9 @@ async function getWithPool(p: GetStreamParams, pool: CryptoPool): Promise<void> 
     let job: CryptoJob | undefined;
     let stored = 0;
     const objects = m.chunks.map((c) => ({ key: p.layout.chunk(c.index), size: c.storedSize, tag: c }));
-    const reads = rangeReads(p.store, objects, p.rangeSize, (c, e) => atChunk(c.index, e));
+    // One range per download in flight, and the one being cut into steps.
+    const buffers = new SlabPool(p.rangeSize, p.concurrency + 1);
+    const reads = rangeReads(p.store, objects, p.rangeSize, (c, e) => atChunk(c.index, e), buffers);
     for await (const piece of orderedPrefetch(reads, p.concurrency)) {
       if (failed) return;
       const c = piece.tag;
@@ -146,6 +156,7 @@ async function getWithPool(p: GetStreamParams, pool: CryptoPool): Promise<void> 
         const decoding = job.step(slab.subarray(0, step.length), slab);
         queue.push(settledLater(decoding.then((plain) => ({ plain, slab }), chunkFailed(c.index))));
       }
+      piece.release(); // every step was copied into a slab
       stored += piece.bytes.length;
       if (!piece.endOfObject) continue;
       if (stored !== c.storedSize) throw atChunk(c.index, integrityError(`chunk ${c.index}: stored object has ${stored} bytes, manifest says ${c.storedSize}`));

@@ -1,5 +1,5 @@
 import { AsyncQueue } from './async-queue.js';
-import { SlabPool } from './slab-pool.js';
+import { SLAB_HEADROOM, SlabPool } from './slab-pool.js';
 import { CryptoPool, type CryptoJob } from './crypto-pool.js';
 import { settledLater } from './settled-later.js';
 import { chainStep } from '../crypto/chain.js';
@@ -18,9 +18,9 @@ import { crashPoint } from '../resume/crash-points.js';
 /** Plaintext goes to the workers in pieces of this size: large enough that message overhead
  *  is negligible, small enough that the read-ahead budget holds many. */
 const READ_PIECE = 1 << 20;
-/** Default read-ahead in READ_PIECE slabs: plaintext read but not yet hashed, encoded and
- *  taken by the store (32 MiB; more did not help on the measured machine). */
-export const DEFAULT_READ_AHEAD_SLABS = 32;
+/** Default read-ahead in READ_PIECE slabs: plaintext read but not yet hashed and encoded. As
+ *  many output slabs hold encoded pieces until the store has taken them. */
+export const DEFAULT_READ_AHEAD_SLABS = 16;
 
 export const CHUNK_CONTENT_TYPE = 'application/x-s3duct-chunk';
 export const MANIFEST_CONTENT_TYPE = 'application/x-s3duct-manifest';
@@ -48,7 +48,8 @@ export interface PutStreamParams {
   readonly concurrency: number;
   readonly source: SourceInfo;
   readonly events?: PutEvents;
-  /** Slabs of plaintext in flight between reading and the store (default: 32 of 1 MiB). */
+  /** Slabs of plaintext read but not yet encoded (default: 16 of 1 MiB); as many output slabs
+   *  (a little larger) hold encoded pieces until the store has taken them. */
   readonly readAhead?: SlabPool;
   /** Chunks an interrupted put of this stream already stored: the input is re-read and checked
    *  against them instead of being uploaded again. */
@@ -94,6 +95,10 @@ interface Encoded {
 async function putWithPool(p: PutStreamParams, pool: CryptoPool): Promise<ManifestV2> {
   const createdAt = new Date().toISOString();
   const slabs = p.readAhead ?? new SlabPool(READ_PIECE, DEFAULT_READ_AHEAD_SLABS);
+  // Encoded pieces go to slabs too, not to fresh buffers: those are freed only when the main
+  // thread next collects garbage, and glibc keeps the resulting high-water mark resident.
+  const outSlabs = new SlabPool(slabs.slabSize + SLAB_HEADROOM, slabs.count);
+  const sequential = p.input instanceof ByteReader ? p.input : undefined;
   const positional = p.input instanceof ByteReader ? undefined : p.input;
   /** The last chunk's index when the input's size is known. */
   const lastIndex = positional ? Math.max(0, Math.ceil(positional.size / p.chunkSize) - 1) : undefined;
@@ -105,7 +110,9 @@ async function putWithPool(p: PutStreamParams, pool: CryptoPool): Promise<Manife
   let commitQueue = Promise.resolve();
   const fail = (error: unknown) => {
     failed ??= { error };
-    slabs.abort(failed.error); // a reader waiting for a slab must not wait forever
+    // A reader waiting for a slab must not wait forever.
+    slabs.abort(failed.error);
+    outSlabs.abort(failed.error);
   };
 
   // Records reach onChunkStored strictly in order, whatever order the uploads finish in.
@@ -134,39 +141,42 @@ async function putWithPool(p: PutStreamParams, pool: CryptoPool): Promise<Manife
   };
   /** Reads up to one chunk of input into read-ahead slabs; `each` gets every piece and must
    *  release its slab once the piece's work is done. Resolves whether the input ended. */
-  const readChunkPieces = async (index: number, each: (piece: Uint8Array, slab: Uint8Array) => void): Promise<boolean> => {
+  const readChunkPieces = async (index: number, each: (piece: Uint8Array, slab: Uint8Array) => Promise<void> | void): Promise<boolean> => {
     const start = index * p.chunkSize;
     const end = positional ? Math.min(positional.size, start + p.chunkSize) : start + p.chunkSize;
-    const reader = positional ? positional.range(start, end) : (p.input as ByteReader);
+    const range = positional?.range(start, end);
+    const reader = range ?? sequential!;
     let remaining = end - start;
     try {
       while (remaining > 0) {
         const want = Math.min(remaining, slabs.slabSize);
         const slab = await slabs.acquire();
-        const piece = await readInto(reader, slab.subarray(0, want));
+        const piece = await reader.readInto(slab.subarray(0, want));
         if (!piece.length) {
           slabs.release(slab);
           break;
         }
         remaining -= piece.length;
         p.events?.onRead?.(piece.length);
-        each(piece, slab);
+        await each(piece, slab);
         if (piece.length < want) break;
       }
     } finally {
-      if (positional) await reader.close();
+      await range?.close();
     }
-    if (!positional) return reader.atEOF();
+    if (sequential) return sequential.atEOF();
     // Later chunks are being read already: a shorter file cannot be cut differently now.
     if (remaining > 0) throw failure(`the input file shrank while it was read: chunk ${index} ended ${remaining} bytes short`);
     return index === lastIndex;
   };
   const readPieces = async (index: number, job: CryptoJob, queue: AsyncQueue<Promise<Encoded>>) => {
-    const isLast = await readChunkPieces(index, (piece, slab) => {
+    const isLast = await readChunkPieces(index, async (piece, slab) => {
+      const into = await outSlabs.acquire();
       let taken!: () => void;
       const takenByStore = new Promise<void>((r) => (taken = r));
-      const encoded = job.step(piece);
-      Promise.all([encoded, takenByStore]).then(() => slabs.release(slab), fail);
+      const encoded = job.step(piece, into);
+      encoded.then(() => slabs.release(slab), fail);
+      Promise.all([encoded, takenByStore]).then(() => outSlabs.release(into), fail);
       queue.push(settledLater(encoded.then((out) => ({ out, taken }))));
     });
     const final = settledLater(job.finish(isLast));
@@ -299,18 +309,6 @@ async function putWithPool(p: PutStreamParams, pool: CryptoPool): Promise<Manife
     metadata: { s3duct: String(MANIFEST_VERSION) },
   });
   return manifest;
-}
-
-/** Fills `into` from the input; returns the filled part (shorter only at end of input). */
-async function readInto(input: ByteReader, into: Uint8Array): Promise<Uint8Array> {
-  let n = 0;
-  while (n < into.length) {
-    const b = await input.read(into.length - n);
-    if (!b) break;
-    into.set(b, n);
-    n += b.length;
-  }
-  return into.subarray(0, n);
 }
 
 export async function* oneShot(b: Buffer): AsyncGenerator<Buffer> {

@@ -1,22 +1,26 @@
-/** Re-cuts a stream of buffers into buffers of exactly `size` bytes (the last may be shorter;
- *  an empty stream yields nothing). */
+/**
+ * Re-cuts a stream of buffers into buffers of exactly `size` bytes (the last may be shorter;
+ * an empty stream yields nothing). Each part is a buffer of its own, filled by copying: the
+ * source may reuse a piece's memory as soon as the next one is asked for (Store.put), so no
+ * view of a piece outlives its turn.
+ */
 export async function* rechunk(source: AsyncIterable<Buffer>, size: number): AsyncGenerator<Buffer> {
-  let parts: Buffer[] = [];
+  let part: Buffer | undefined;
   let length = 0;
   for await (const piece of source) {
     let p = piece;
-    while (length + p.length >= size) {
-      const take = size - length;
-      parts.push(p.subarray(0, take));
-      yield Buffer.concat(parts, size);
+    while (p.length) {
+      part ??= Buffer.allocUnsafeSlow(size);
+      const take = Math.min(size - length, p.length);
+      p.copy(part, length, 0, take);
+      length += take;
       p = p.subarray(take);
-      parts = [];
-      length = 0;
-    }
-    if (p.length) {
-      parts.push(p);
-      length += p.length;
+      if (length === size) {
+        yield part;
+        part = undefined;
+        length = 0;
+      }
     }
   }
-  if (length) yield Buffer.concat(parts, length);
+  if (part && length) yield part.subarray(0, length);
 }

@@ -4,6 +4,13 @@
  * slabSize × count whatever the chunk size. (Fresh SharedArrayBuffers per piece were measured
  * to pile up: a worker that allocates little collects its handles to them too rarely.)
  */
+/**
+ * Room in an output slab beyond its input step: a codec step may also emit a segment carried
+ * over from the previous step (at most 64 KiB in the formats we have), its tags and an object
+ * header. Output that still does not fit comes in a fresh buffer instead (crypto-worker.ts).
+ */
+export const SLAB_HEADROOM = 256 * 1024;
+
 export class SlabPool {
   private readonly free: Uint8Array[] = [];
   private created = 0;

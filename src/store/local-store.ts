@@ -48,12 +48,12 @@ export class LocalStore implements Store {
     return { size };
   }
 
-  async get(key: string, range?: ByteRange): Promise<Buffer> {
+  async get(key: string, range?: ByteRange, into?: Uint8Array): Promise<Buffer> {
     const file = this.file(key);
     try {
       if (!range) return await fs.readFile(file);
       if (range.end <= range.start) return Buffer.alloc(0);
-      return await readRange(file, range);
+      return await readRange(file, range, into);
     } catch (e: any) {
       if (e?.code === 'ENOENT') throw notFoundError(`${this.location}: no object ${key}`);
       throw failure(`${this.location}: cannot read ${key}: ${e?.message ?? e}`);
@@ -160,12 +160,14 @@ export class LocalStore implements Store {
   }
 }
 
-/** The range's bytes (fewer if the file ends first), read straight into one buffer: a get
- *  holds ranges of several MiB, and reading in pieces to concatenate doubled that. */
-async function readRange(file: string, range: ByteRange): Promise<Buffer> {
+/** The range's bytes (fewer if the file ends first), read straight into one buffer (`into`
+ *  if given): a get holds ranges of several MiB, and reading in pieces to concatenate doubled
+ *  that. */
+async function readRange(file: string, range: ByteRange, into?: Uint8Array): Promise<Buffer> {
   const fh = await fs.open(file, 'r');
   try {
-    const buf = Buffer.allocUnsafe(range.end - range.start);
+    const length = range.end - range.start;
+    const buf = into ? Buffer.from(into.buffer, into.byteOffset, length) : Buffer.allocUnsafe(length);
     let n = 0;
     while (n < buf.length) {
       const { bytesRead } = await fh.read(buf, n, buf.length - n, range.start + n);

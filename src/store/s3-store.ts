@@ -173,7 +173,7 @@ export class S3Store implements Store {
     return { size, etag: r.ETag };
   }
 
-  async get(key: string, range?: ByteRange): Promise<Buffer> {
+  async get(key: string, range?: ByteRange, into?: Uint8Array): Promise<Buffer> {
     if (range && range.end <= range.start) return Buffer.alloc(0);
     // The SDK retries requests, not a body that breaks mid-read: retry those here.
     for (let attempt = 0; ; attempt++) {
@@ -181,8 +181,7 @@ export class S3Store implements Store {
         const r = await this.client.send(
           new GetObjectCommand({ Bucket: this.o.bucket, Key: key, Range: range ? `bytes=${range.start}-${range.end - 1}` : undefined }),
         );
-        const bytes = await r.Body!.transformToByteArray();
-        const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+        const buf = into ? await readBodyInto(r.Body as AsyncIterable<Uint8Array>, into) : await bodyBytes(r.Body!);
         if (range && buf.length !== range.end - range.start) throw Object.assign(new Error(`short read: ${buf.length} of ${range.end - range.start} bytes`), { retryable: true });
         return buf;
       } catch (e: any) {
@@ -357,4 +356,21 @@ export function listedRestore(storageClass: string, rs: { IsRestoreInProgress?: 
 function backoff(attempt: number): Promise<void> {
   const ms = Math.random() * Math.min(20_000, 100 * 2 ** attempt);
   return new Promise((r) => setTimeout(r, ms));
+}
+
+async function bodyBytes(body: { transformToByteArray(): Promise<Uint8Array> }): Promise<Buffer> {
+  const bytes = await body.transformToByteArray();
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/** Copies a response body into `into` as it arrives; a body longer than `into` is a short
+ *  read's opposite and fails the same way (retried). */
+async function readBodyInto(body: AsyncIterable<Uint8Array>, into: Uint8Array): Promise<Buffer> {
+  let n = 0;
+  for await (const piece of body) {
+    if (n + piece.length > into.length) throw Object.assign(new Error(`long read: more than ${into.length} bytes`), { retryable: true });
+    into.set(piece, n);
+    n += piece.length;
+  }
+  return Buffer.from(into.buffer, into.byteOffset, n);
 }

@@ -79,11 +79,17 @@ export interface Store {
   /**
    * Stores `body` under `key`, replacing any object there. Resolves once the store has
    * acknowledged every byte; rejects without leaving a partial object visible under `key`.
-   * Consumes `body` at the pace the store accepts it (backpressure).
+   * Consumes `body` at the pace the store accepts it (backpressure). A piece of `body` is the
+   * store's only until it asks for the next one: the pipeline then reuses its memory, so a
+   * store that keeps bytes longer copies them.
    */
   put(key: string, body: AsyncIterable<Buffer>, opts?: PutOptions): Promise<PutResult>;
-  /** The object's bytes, or the given range of them. Throws notFound / notReady errors. */
-  get(key: string, range?: ByteRange): Promise<Buffer>;
+  /**
+   * The object's bytes, or the given range of them. Throws notFound / notReady errors. With
+   * `into` (at least the range's length), the bytes are read into it and the result is a view
+   * of it: a restore reuses a few range buffers instead of leaving each to the collector.
+   */
+  get(key: string, range?: ByteRange, into?: Uint8Array): Promise<Buffer>;
   /** Metadata, or null if there is no such object. */
   head(key: string): Promise<ObjectInfo | null>;
   /** Objects under `prefix`, in key order. */

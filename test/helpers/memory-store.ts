@@ -24,10 +24,13 @@ export class MemoryStore implements Store {
     return { size: all.length };
   }
 
-  async get(key: string, range?: ByteRange): Promise<Buffer> {
+  async get(key: string, range?: ByteRange, into?: Uint8Array): Promise<Buffer> {
     const o = this.objects.get(key);
     if (!o) throw notFoundError(`no object ${key}`);
-    return Buffer.from(range ? o.subarray(range.start, range.end) : o);
+    const bytes = range ? o.subarray(range.start, range.end) : o;
+    if (!into) return Buffer.from(bytes);
+    into.set(bytes);
+    return Buffer.from(into.buffer, into.byteOffset, bytes.length);
   }
 
   async head(key: string): Promise<ObjectInfo | null> {

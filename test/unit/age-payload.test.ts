@@ -17,7 +17,7 @@ function sealInPieces(key: AgeStreamKey, role: AgeObjectRole, plain: Buffer, pie
   const s = new AgeSealer(key, role);
   const out = s.start();
   for (let i = 0; i < plain.length; i += pieceSize) out.push(...s.update(plain.subarray(i, i + pieceSize)));
-  out.push(s.final());
+  out.push(...s.final());
   return Buffer.concat(out);
 }
 
