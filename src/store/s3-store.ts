@@ -52,6 +52,9 @@ export class S3Store implements Store {
   private readonly slots: Semaphore;
   /** Set once the endpoint has refused OptionalObjectAttributes=RestoreStatus. */
   private noRestoreStatus = false;
+  /** Part buffers whose parts the store acknowledged, for the next parts: a fresh buffer per
+   *  part is freed only when the collector runs, long after its part was sent. */
+  private readonly spareParts: Buffer[] = [];
 
   constructor(private readonly o: S3StoreOptions) {
     // The SDK version is pinned with s3duct, so its "future versions need Node 22" notice is
@@ -72,6 +75,13 @@ export class S3Store implements Store {
     this.slots = new Semaphore(o.uploadSlots);
   }
 
+  /** Keeps an acknowledged part's buffer for reuse. Only acknowledged ones: a request that
+   *  failed might, in principle, still be reading its body. */
+  private recycle(part: Buffer): void {
+    if (part.buffer.byteLength === this.o.partSize && this.spareParts.length < this.o.uploadSlots)
+      this.spareParts.push(Buffer.from(part.buffer, 0, this.o.partSize));
+  }
+
   private what(key: string): string {
     return `${this.location}/${key}`;
   }
@@ -85,7 +95,7 @@ export class S3Store implements Store {
       Metadata: opts.metadata as Record<string, string> | undefined,
       Tagging: opts.tags && Object.keys(opts.tags).length ? new URLSearchParams(opts.tags as Record<string, string>).toString() : undefined,
     };
-    const parts = rechunk(body, this.o.partSize)[Symbol.asyncIterator]();
+    const parts = rechunk(body, this.o.partSize, () => this.spareParts.pop() ?? Buffer.allocUnsafeSlow(this.o.partSize))[Symbol.asyncIterator]();
     await this.slots.acquire();
     let held = 1;
     try {
@@ -94,6 +104,7 @@ export class S3Store implements Store {
       const second = firstBuf.length < this.o.partSize ? { done: true as const, value: undefined } : (await this.slots.acquire(), held++, await parts.next());
       if (second.done) {
         const r = await this.client.send(new PutObjectCommand({ ...common, Body: firstBuf, ContentLength: firstBuf.length }));
+        this.recycle(firstBuf);
         opts.onAcked?.(firstBuf.length);
         return { size: firstBuf.length, etag: r.ETag };
       }
@@ -134,6 +145,7 @@ export class S3Store implements Store {
         .send(new UploadPartCommand({ Bucket: this.o.bucket, Key: key, UploadId: uploadId, PartNumber: n, Body: buf, ContentLength: buf.length }))
         .then((r) => {
           done.push({ PartNumber: n, ETag: r.ETag });
+          this.recycle(buf);
           opts.onAcked?.(buf.length);
         })
         .catch((e) => {
