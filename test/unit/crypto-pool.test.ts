@@ -117,3 +117,27 @@ test('pool: a codec without a worker spec runs in-thread with the same results',
     await pool.close();
   }
 });
+
+test('pool: output that does not fit the given slab comes in a fresh buffer, whole; the slab is untouched', async () => {
+  for (const lanes of [1, 2]) {
+    const pool = new CryptoPool(undefined, lanes);
+    try {
+      const codec = await aes();
+      const plain = testBytes(300_000, 6);
+      const job = pool.encoder(codec, 3);
+      const small = shareBytes(Buffer.alloc(1000)); // far smaller than a step's output
+      const first = await job.step(shareBytes(plain), small);
+      assert.notEqual(first.buffer, small.buffer);
+      assert.ok(small.every((b) => b === 0));
+      const f = await job.finish(true);
+      const stored = Buffer.concat([first, f.out]);
+      assert.equal(stored.length, codec.storedSize(plain.length));
+      const dec = codec.decoder(3, true);
+      assert.deepEqual(Buffer.concat([await all(dec.update(stored)), await all(dec.final())]), plain);
+      assert.deepEqual(f.digest.sha256, createHash('sha256').update(plain).digest());
+      assert.deepEqual(f.digest.sha3_256, createHash('sha3-256').update(plain).digest());
+    } finally {
+      await pool.close();
+    }
+  }
+});
