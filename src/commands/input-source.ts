@@ -1,4 +1,4 @@
-import { createReadStream, fstatSync } from 'node:fs';
+import { createReadStream, fstatSync, readFileSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { usageError } from '../errors.js';
@@ -22,10 +22,21 @@ function streamed(data: AsyncIterable<Buffer> & { destroy?(e: unknown): void }, 
 }
 
 /** A file or device of known size, read at offsets (several chunks at once). */
-function positional(file: string, size: number, info: SourceInfo, device: boolean): InputSource {
-  const reader = new PositionalInput(file, size);
-  const sizeNow = async () => (device ? blockDeviceSize(file) : (await fs.stat(file)).size);
-  return { reader, info, expectedSize: size, stop: (e) => reader.stop(e), sizeNow };
+function positional(reader: PositionalInput, info: SourceInfo, sizeNow: () => Promise<number | undefined>): InputSource {
+  return { reader, info, expectedSize: reader.size, stop: (e) => reader.stop(e), sizeNow };
+}
+
+/**
+ * stdin's offset in the file it was redirected from (`s3duct put < file`), where Linux tells
+ * it: the input starts there, as it would for `cat`. Undefined elsewhere.
+ */
+function stdinOffset(): number | undefined {
+  try {
+    const pos = /^pos:\s*(\d+)/m.exec(readFileSync('/proc/self/fdinfo/0', 'utf8'))?.[1];
+    return pos === undefined ? undefined : Number(pos);
+  } catch {
+    return undefined;
+  }
 }
 
 const READ_BUFFER = 1 << 20;
@@ -36,7 +47,15 @@ export async function openInput(file: string | undefined): Promise<InputSource> 
     let expectedSize: number | undefined;
     try {
       const st = fstatSync(0);
-      if (st.isFile()) expectedSize = st.size; // `s3duct put < file`: same size check as a path
+      if (st.isFile()) {
+        // `s3duct put < file`: read at offsets like a named file, with the same size check.
+        const base = stdinOffset();
+        if (base !== undefined) {
+          const reader = new PositionalInput(0, Math.max(0, st.size - base), base);
+          return positional(reader, { kind: 'stdin' }, async () => Math.max(0, fstatSync(0).size - base));
+        }
+        expectedSize = st.size;
+      }
     } catch {
       /* stdin closed: read() reports end of input */
     }
@@ -54,10 +73,11 @@ export async function openInput(file: string | undefined): Promise<InputSource> 
   if (st.isBlockDevice()) {
     const size = await blockDeviceSize(file);
     if (size === undefined) return streamed(data(), { kind: 'device', fileName });
-    return positional(file, size, { kind: 'device', fileName, size }, true);
+    return positional(new PositionalInput(file, size), { kind: 'device', fileName, size }, () => blockDeviceSize(file));
   }
   if (!st.isFile()) return streamed(data(), { kind: 'file', fileName }); // a fifo or character device: size unknown
-  return positional(file, st.size, { kind: 'file', fileName, size: st.size, mtime: st.mtime.toISOString() }, false);
+  const info: SourceInfo = { kind: 'file', fileName, size: st.size, mtime: st.mtime.toISOString() };
+  return positional(new PositionalInput(file, st.size), info, async () => (await fs.stat(file)).size);
 }
 
 /**

@@ -1,5 +1,19 @@
-import { open, type FileHandle } from 'node:fs/promises';
+import { read } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import { ByteReader } from './byte-reader.js';
+
+const readAt = promisify(read);
+
+/** What a range reads through: a file opened for it, or a descriptor we were given. */
+interface ReadHandle {
+  read(into: Uint8Array, offset: number, length: number, position: number): Promise<{ bytesRead: number }>;
+  close(): Promise<void>;
+}
+
+function descriptorHandle(fd: number): ReadHandle {
+  return { read: (into, offset, length, position) => readAt(fd, into, offset, length, position), close: async () => {} };
+}
 
 /** One chunk's bytes, read into the caller's buffers (read-ahead slabs). */
 export interface RangeReader {
@@ -20,24 +34,28 @@ export class PositionalInput {
   private stopped: { error: unknown } | undefined;
 
   constructor(
-    readonly file: string,
+    /** A path, or a descriptor (stdin redirected from a file) read without moving its offset. */
+    readonly file: string | number,
     readonly size: number,
+    /** Where the input starts in the file: stdin's offset when it was handed over. */
+    readonly base = 0,
   ) {}
 
   /** Bytes [start, end) of the input. */
   range(start: number, end: number): RangeReader {
     this.throwIfStopped();
     let position = start;
-    let handle: Promise<FileHandle> | undefined;
+    let handle: Promise<ReadHandle> | undefined;
     return {
       readInto: async (into) => {
         const want = Math.min(into.length, end - position);
         if (want <= 0) return into.subarray(0, 0);
-        const fh = await (handle ??= open(this.file, 'r'));
+        const file = this.file;
+        const fh = await (handle ??= typeof file === 'number' ? Promise.resolve(descriptorHandle(file)) : open(file, 'r'));
         let n = 0;
         while (n < want) {
           this.throwIfStopped();
-          const { bytesRead } = await fh.read(into, n, want - n, position + n);
+          const { bytesRead } = await fh.read(into, n, want - n, this.base + position + n);
           if (!bytesRead) break;
           n += bytesRead;
         }

@@ -24,21 +24,25 @@ function testStateDir(): string {
 }
 
 /** Runs the real CLI in a child process, as a user's shell would. */
-export function runCli(args: string[], opts: { input?: Buffer | string; env?: Record<string, string | undefined>; cwd?: string } = {}): Promise<CliResult> {
+export function runCli(
+  args: string[],
+  /** `stdinFd`: a descriptor the child gets as stdin, like a shell's `< file`, instead of `input`. */
+  opts: { input?: Buffer | string; stdinFd?: number; env?: Record<string, string | undefined>; cwd?: string } = {},
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], {
       cwd: opts.cwd ?? REPO,
       env: { ...process.env, S3DUCT_DEBUG: '', S3DUCT_STATE_DIR: testStateDir(), ...opts.env },
-      stdio: ['pipe', 'pipe', 'pipe'],
+      stdio: [opts.stdinFd ?? 'pipe', 'pipe', 'pipe'],
     });
     const out: Buffer[] = [];
     let err = '';
-    child.stdout.on('data', (d) => out.push(d));
-    child.stderr.on('data', (d) => (err += d));
+    child.stdout!.on('data', (d) => out.push(d));
+    child.stderr!.on('data', (d) => (err += d));
     child.on('error', reject);
     child.on('close', (code) => resolve({ code: code ?? -1, stdout: Buffer.concat(out), stderr: err }));
-    child.stdin.on('error', () => {});
-    child.stdin.end(opts.input ?? '');
+    child.stdin?.on('error', () => {});
+    child.stdin?.end(opts.input ?? '');
   });
 }
 
