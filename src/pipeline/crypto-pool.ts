@@ -150,7 +150,7 @@ function joined(main: PartialFinish, other?: PartialFinish): JobFinish {
  * moves bytes and results between threads.
  *
  * Each chunk runs on two lanes: its cipher and SHA-256 on lane `index % lanes`, its SHA3-256
- * on the next lane. SHA3-256 costs about as much as the other two together and, like them,
+ * on the next lane. SHA3-256 costs about twice as much as the other two together and, like them,
  * is sequential within a chunk: split this way, a single chunk (a pipe's input, or a restore
  * written in order) keeps two cores busy, and two chunks at once still load every lane evenly.
  * Codecs without a chunkSpec run on the calling thread, with their hashes still on the lanes.
