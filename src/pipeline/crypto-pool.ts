@@ -149,8 +149,8 @@ function joined(main: PartialFinish, other?: PartialFinish): JobFinish {
  * The worker threads of one put or get. Pure crypto stays in src/crypto; this module only
  * moves bytes and results between threads.
  *
- * Each chunk runs on two lanes: its cipher and SHA-256 on lane `index % lanes`, its SHA3-256
- * on the next lane. SHA3-256 costs about twice as much as the other two together and, like them,
+ * Each chunk runs on two lanes: its cipher and SHA-256 on one, its SHA3-256 on the next
+ * (see the constructor for which). SHA3-256 costs about twice as much as the other two together and, like them,
  * is sequential within a chunk: split this way, a single chunk (a pipe's input, or a restore
  * written in order) keeps two cores busy, and two chunks at once still load every lane evenly.
  * Codecs without a chunkSpec run on the calling thread, with their hashes still on the lanes.
@@ -163,7 +163,18 @@ export class CryptoPool {
   private nextJob = 0;
   private nextReq = 0;
 
-  constructor(workerUrl?: URL, chunkLanes = defaultChunkLanes()) {
+  constructor(
+    workerUrl?: URL,
+    chunkLanes = defaultChunkLanes(),
+    /**
+     * 'several': chunks are worked on at once (a file read at offsets), and chunk i's two
+     * halves go to lanes i and i+1, so concurrent chunks load the lanes evenly. 'one': chunks
+     * come one after another (a pipe, a restore in order); chunk i uses lanes 2i and 2i+1, so
+     * with two lanes each keeps its role and a new chunk never queues behind the last one's
+     * SHA3-256 backlog (measured: restores about 5% faster).
+     */
+    private readonly chunksAtOnce: 'one' | 'several' = 'several',
+  ) {
     const source = workerUrl ?? embeddedWorkerSource() ?? defaultWorker();
     this.chunkLanes = Array.from({ length: chunkLanes }, () => new WorkerLane(source));
     this.streamLane = new WorkerLane(source);
@@ -173,22 +184,24 @@ export class CryptoPool {
     return this.chunkLanes.length;
   }
 
-  private laneOf(index: number): WorkerLane {
-    return this.chunkLanes[index % this.chunkLanes.length]!;
+  /** Chunk `index`'s lane for its cipher and SHA-256 (half 0) or its SHA3-256 (half 1). */
+  private laneOf(index: number, half: 0 | 1): WorkerLane {
+    const first = this.chunksAtOnce === 'one' ? 2 * index : index;
+    return this.chunkLanes[(first + half) % this.chunkLanes.length]!;
   }
 
   /** Encodes chunk `index`, hashing its plaintext. */
   encoder(codec: StreamCodec, index: number): CryptoJob {
-    const main = codec.chunkSpec ? this.job(this.laneOf(index), 'encode', codec.chunkSpec, index, false, ['sha256']) : this.inThreadEncoder(codec, index);
+    const main = codec.chunkSpec ? this.job(this.laneOf(index, 0), 'encode', codec.chunkSpec, index, false, ['sha256']) : this.inThreadEncoder(codec, index);
     return this.withSha3Alongside(main, index);
   }
 
   /** Decodes chunk `index`, hashing its plaintext, which goes into `into` where it fits. */
   decoder(codec: StreamCodec, index: number, isLast: boolean): CryptoJob {
-    const main = codec.chunkSpec ? this.job(this.laneOf(index), 'decode', codec.chunkSpec, index, isLast, ['sha256']) : this.inThreadDecoder(codec, index, isLast);
+    const main = codec.chunkSpec ? this.job(this.laneOf(index, 0), 'decode', codec.chunkSpec, index, isLast, ['sha256']) : this.inThreadDecoder(codec, index, isLast);
     // The plaintext exists only once decoded: its SHA3-256 follows piece by piece, while the
     // main lane decodes the next piece.
-    const sha3 = this.job(this.laneOf(index + 1), 'hash', NO_CODEC, index, false, ['sha3_256']);
+    const sha3 = this.job(this.laneOf(index, 1), 'hash', NO_CODEC, index, false, ['sha3_256']);
     const hashed = (plain: Buffer) => (plain.length ? sha3.step(plain) : Promise.resolve()).then(() => plain);
     return {
       step: (b, into) => main.step(b, into).then(hashed),
@@ -198,7 +211,7 @@ export class CryptoPool {
 
   /** SHA-256 and SHA3-256 of chunk `index`'s plaintext, on that chunk's two lanes. */
   chunkHasher(index: number): CryptoJob {
-    return this.withSha3Alongside(this.job(this.laneOf(index), 'hash', NO_CODEC, index, false, ['sha256']), index);
+    return this.withSha3Alongside(this.job(this.laneOf(index, 0), 'hash', NO_CODEC, index, false, ['sha256']), index);
   }
 
   /** SHA-256 and SHA3-256 of a whole stream, on a thread of its own. */
@@ -209,7 +222,7 @@ export class CryptoPool {
 
   /** `main` and the chunk's SHA3-256 read the same shared input at the same time. */
   private withSha3Alongside(main: HalfJob, index: number): CryptoJob {
-    const sha3 = this.job(this.laneOf(index + 1), 'hash', NO_CODEC, index, false, ['sha3_256']);
+    const sha3 = this.job(this.laneOf(index, 1), 'hash', NO_CODEC, index, false, ['sha3_256']);
     return {
       step: (b, into) => {
         const bytes = shared(b);
@@ -221,7 +234,7 @@ export class CryptoPool {
 
   private inThreadEncoder(codec: StreamCodec, index: number): HalfJob {
     const e = codec.encoder(index);
-    const sha256 = this.job(this.laneOf(index), 'hash', NO_CODEC, index, false, ['sha256']);
+    const sha256 = this.job(this.laneOf(index, 0), 'hash', NO_CODEC, index, false, ['sha256']);
     let head: Promise<Buffer[]> | undefined = Promise.resolve(e.start());
     const withHead = async (out: CodecOutput) => {
       const pieces = head ? [...(await head), ...(await out)] : await out;
@@ -239,7 +252,7 @@ export class CryptoPool {
 
   private inThreadDecoder(codec: StreamCodec, index: number, isLast: boolean): HalfJob {
     const d = codec.decoder(index, isLast);
-    const sha256 = this.job(this.laneOf(index), 'hash', NO_CODEC, index, false, ['sha256']);
+    const sha256 = this.job(this.laneOf(index, 0), 'hash', NO_CODEC, index, false, ['sha256']);
     const placed = async (out: CodecOutput, into: Uint8Array | undefined) => {
       const plain = Buffer.concat(await out);
       const fits = into !== undefined && plain.length <= into.length;

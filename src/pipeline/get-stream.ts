@@ -115,7 +115,7 @@ interface Decoded {
  * the writer within the look-ahead slabs; the writer takes results strictly in order.
  */
 export async function getStream(p: GetStreamParams): Promise<void> {
-  const pool = new CryptoPool();
+  const pool = new CryptoPool(undefined, undefined, 'one');
   try {
     await getWithPool(p, pool);
   } finally {

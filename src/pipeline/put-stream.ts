@@ -78,7 +78,7 @@ export class ResumeDivergedError extends S3ductError {
  * until the store has taken its encoded bytes, whatever the chunk size.
  */
 export async function putStream(p: PutStreamParams): Promise<ManifestV2> {
-  const pool = new CryptoPool();
+  const pool = new CryptoPool(undefined, undefined, p.input instanceof ByteReader ? 'one' : 'several');
   try {
     return await putWithPool(p, pool);
   } finally {

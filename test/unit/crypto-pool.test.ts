@@ -119,8 +119,8 @@ test('pool: a codec without a worker spec runs in-thread with the same results',
 });
 
 test('pool: output that does not fit the given slab comes in a fresh buffer, whole; the slab is untouched', async () => {
-  for (const lanes of [1, 2]) {
-    const pool = new CryptoPool(undefined, lanes);
+  for (const [lanes, chunksAtOnce] of [[1, 'several'], [2, 'several'], [2, 'one'], [3, 'one']] as const) {
+    const pool = new CryptoPool(undefined, lanes, chunksAtOnce);
     try {
       const codec = await aes();
       const plain = testBytes(300_000, 6);
