@@ -9,8 +9,7 @@ import type { StreamLayout } from '../format/layout.js';
 import { MANIFEST_VERSION, type ChunkRecord, type ManifestV2, type SourceInfo } from '../format/manifest.js';
 import { chunkListDigests } from '../format/stream-digest.js';
 import type { Store } from '../store/store.js';
-import { ByteReader } from './byte-reader.js';
-import type { ChunkInput } from './chunk-input.js';
+import { PositionalInput, type ChunkInput } from './chunk-input.js';
 import type { JournalChunk } from '../resume/journal-format.js';
 import { ExitCode, S3ductError } from '../errors.js';
 import { crashPoint } from '../resume/crash-points.js';
@@ -71,14 +70,14 @@ export class ResumeDivergedError extends S3ductError {
  * read only as fast as the store takes the encoded bytes. Returns the manifest once every
  * chunk and the manifest itself are stored.
  *
- * Threads: each chunk's hashes and encoding run on its lane of the pool (one per core) while
- * this thread reads and stores. A positional input is read several chunks at once, one per
- * lane, so every core is busy; a sequential one is cut chunk after chunk, and chunks overlap
- * only as far as the read-ahead reaches. Memory: each piece holds a read-ahead slab from read
- * until the store has taken its encoded bytes, whatever the chunk size.
+ * Threads: each chunk's hashes and encoding run on two lanes of the pool (see CryptoPool)
+ * while this thread reads and stores. A positional input is read several chunks at once, one
+ * per lane; a sequential one is cut chunk after chunk. Memory: each piece holds a read-ahead
+ * slab until the workers are done with it, then an output slab until the store has taken its
+ * encoded bytes, whatever the chunk size.
  */
 export async function putStream(p: PutStreamParams): Promise<ManifestV2> {
-  const pool = new CryptoPool(undefined, undefined, p.input instanceof ByteReader ? 'one' : 'several');
+  const pool = new CryptoPool(undefined, undefined, p.input instanceof PositionalInput ? 'several' : 'one');
   try {
     return await putWithPool(p, pool);
   } finally {
@@ -98,8 +97,8 @@ async function putWithPool(p: PutStreamParams, pool: CryptoPool): Promise<Manife
   // Encoded pieces go to slabs too, not to fresh buffers: those are freed only when the main
   // thread next collects garbage, and glibc keeps the resulting high-water mark resident.
   const outSlabs = new SlabPool(slabs.slabSize + SLAB_HEADROOM, slabs.count);
-  const sequential = p.input instanceof ByteReader ? p.input : undefined;
-  const positional = p.input instanceof ByteReader ? undefined : p.input;
+  const positional = p.input instanceof PositionalInput ? p.input : undefined;
+  const sequential = p.input instanceof PositionalInput ? undefined : p.input;
   /** The last chunk's index when the input's size is known. */
   const lastIndex = positional ? Math.max(0, Math.ceil(positional.size / p.chunkSize) - 1) : undefined;
   let chain: Promise<Buffer> = Promise.resolve(p.codec.chainKey);
