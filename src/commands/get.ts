@@ -2,15 +2,13 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { parseWorkers } from '../cli/common-options.js';
 import { conflictError, usageError } from '../errors.js';
-import { getStream, rangeReads, type RangedObject } from '../pipeline/get-stream.js';
+import { getStream, prefetchRanges, type RangedObject } from '../pipeline/get-stream.js';
 import { createProgress } from '../ui/progress.js';
 import { printSummary, type SummaryFormat } from '../ui/summary.js';
 import { openOutput } from './output-sink.js';
 import { StreamLayout, validateStreamName } from '../format/layout.js';
 import type { Manifest } from '../format/manifest.js';
 import { isPrivateId } from '../format/private-id.js';
-import { orderedPrefetch } from '../pipeline/ordered-prefetch.js';
-import { SlabPool } from '../pipeline/slab-pool.js';
 import type { Store } from '../store/store.js';
 import { ExitCode, S3ductError, authError, notFoundError, notReadyError } from '../errors.js';
 import { codecForPut, protectionKeyId, type Protection } from '../crypto/stream-codec.js';
@@ -143,8 +141,7 @@ async function rawDownload(store: Store, layout: StreamLayout, file: string | un
   if (!objects.length) throw notFoundError(`no chunks for stream "${layout.stream}" at ${store.location}`);
   const output = await openOutput(file);
   try {
-    const buffers = new SlabPool(RANGE_SIZE, workers + 1);
-    for await (const piece of orderedPrefetch(rangeReads(store, objects, RANGE_SIZE, undefined, buffers), workers)) {
+    for await (const piece of prefetchRanges(store, objects, RANGE_SIZE, workers)) {
       await output.sink.write(piece.bytes);
       piece.release();
     }

@@ -21,7 +21,7 @@ export class Hashes {
   private readonly hashes: ReadonlyArray<readonly [DigestName, Hash]>;
   size = 0;
 
-  constructor(names: readonly DigestName[] = BOTH_DIGESTS) {
+  constructor(names: readonly DigestName[]) {
     this.hashes = names.map((n) => [n, createHash(ALGORITHM[n])] as const);
   }
 

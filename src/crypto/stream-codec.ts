@@ -64,8 +64,8 @@ export type ChunkCodecSpec =
 export interface StreamCodec extends ChunkCodec {
   readonly encryption: EncryptionInfo;
   readonly chainKey: Buffer;
-  /** Set when the chunk codec can be rebuilt in a worker thread; absent, it runs in-thread. */
-  readonly chunkSpec?: ChunkCodecSpec;
+  /** What a worker thread needs to rebuild the chunk codec (crypto-pool.ts runs it there). */
+  readonly chunkSpec: ChunkCodecSpec;
   storedSize(plainSize: number): number;
   sealManifest(m: Manifest): Buffer;
   /** The store copy of the resume journal: sealed like the manifest when the stream is encrypted

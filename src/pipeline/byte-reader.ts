@@ -5,7 +5,6 @@ export class ByteReader {
   private head: Buffer | null = null;
   private ended = false;
   private failed: { error: unknown } | undefined;
-  bytesRead = 0;
 
   constructor(source: AsyncIterable<Buffer | Uint8Array | string>) {
     this.it = source[Symbol.asyncIterator]();
@@ -32,7 +31,6 @@ export class ByteReader {
     const h = this.head!;
     const out = h.length <= max ? h : h.subarray(0, max);
     this.head = h.length <= max ? null : h.subarray(max);
-    this.bytesRead += out.length;
     return out;
   }
 

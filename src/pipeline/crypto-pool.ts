@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { BOTH_DIGESTS, type DigestName, type Digests } from '../crypto/dual-hash.js';
-import type { ChunkCodecSpec, CodecOutput, StreamCodec } from '../crypto/stream-codec.js';
+import type { ChunkCodecSpec, StreamCodec } from '../crypto/stream-codec.js';
 import { S3ductError, failure, type ExitCodeValue } from '../errors.js';
 import type { JobKind, WorkerReply, WorkerRequest } from './crypto-protocol.js';
 import { embeddedWorkerSource, type EmbeddedWorker } from './embedded-worker.js';
@@ -153,7 +153,6 @@ function joined(main: PartialFinish, other?: PartialFinish): JobFinish {
  * (see the constructor for which). SHA3-256 costs about twice as much as the other two together and, like them,
  * is sequential within a chunk: split this way, a single chunk (a pipe's input, or a restore
  * written in order) keeps two cores busy, and two chunks at once still load every lane evenly.
- * Codecs without a chunkSpec run on the calling thread, with their hashes still on the lanes.
  */
 export class CryptoPool {
   /** Threads start on first use, so a pool costs nothing until it is given work. */
@@ -192,13 +191,12 @@ export class CryptoPool {
 
   /** Encodes chunk `index`, hashing its plaintext. */
   encoder(codec: StreamCodec, index: number): CryptoJob {
-    const main = codec.chunkSpec ? this.job(this.laneOf(index, 0), 'encode', codec.chunkSpec, index, false, ['sha256']) : this.inThreadEncoder(codec, index);
-    return this.withSha3Alongside(main, index);
+    return this.withSha3Alongside(this.job(this.laneOf(index, 0), 'encode', codec.chunkSpec, index, false, ['sha256']), index);
   }
 
   /** Decodes chunk `index`, hashing its plaintext, which goes into `into` where it fits. */
   decoder(codec: StreamCodec, index: number, isLast: boolean): CryptoJob {
-    const main = codec.chunkSpec ? this.job(this.laneOf(index, 0), 'decode', codec.chunkSpec, index, isLast, ['sha256']) : this.inThreadDecoder(codec, index, isLast);
+    const main = this.job(this.laneOf(index, 0), 'decode', codec.chunkSpec, index, isLast, ['sha256']);
     // The plaintext exists only once decoded: its SHA3-256 follows piece by piece, while the
     // main lane decodes the next piece.
     const sha3 = this.job(this.laneOf(index, 1), 'hash', NO_CODEC, index, false, ['sha3_256']);
@@ -229,44 +227,6 @@ export class CryptoPool {
         return Promise.all([main.step(bytes, into), sha3.step(bytes)]).then(([out]) => out);
       },
       finish: (isLast, into) => Promise.all([main.finish(isLast, into), sha3.finish(isLast)]).then(([m, h]) => joined(m, h)),
-    };
-  }
-
-  private inThreadEncoder(codec: StreamCodec, index: number): HalfJob {
-    const e = codec.encoder(index);
-    const sha256 = this.job(this.laneOf(index, 0), 'hash', NO_CODEC, index, false, ['sha256']);
-    let head: Promise<Buffer[]> | undefined = Promise.resolve(e.start());
-    const withHead = async (out: CodecOutput) => {
-      const pieces = head ? [...(await head), ...(await out)] : await out;
-      head = undefined;
-      return Buffer.concat(pieces);
-    };
-    return {
-      step: (b) => Promise.all([withHead(e.update(asBuffer(b))), sha256.step(b)]).then(([out]) => out),
-      finish: async (isLast) => {
-        const out = await withHead(e.final(isLast));
-        return { ...(await sha256.finish(isLast)), out };
-      },
-    };
-  }
-
-  private inThreadDecoder(codec: StreamCodec, index: number, isLast: boolean): HalfJob {
-    const d = codec.decoder(index, isLast);
-    const sha256 = this.job(this.laneOf(index, 0), 'hash', NO_CODEC, index, false, ['sha256']);
-    const placed = async (out: CodecOutput, into: Uint8Array | undefined) => {
-      const plain = Buffer.concat(await out);
-      const fits = into !== undefined && plain.length <= into.length;
-      const view = fits ? asBuffer(into.subarray(0, plain.length)) : plain;
-      if (fits) plain.copy(view);
-      await sha256.step(view);
-      return view;
-    };
-    return {
-      step: (b, into) => placed(d.update(asBuffer(b)), into),
-      finish: async (last, into) => {
-        const out = await placed(d.final(), into);
-        return { ...(await sha256.finish(last)), out };
-      },
     };
   }
 

@@ -55,16 +55,27 @@ export interface RangePiece<T> {
 }
 
 /**
- * Reads of `rangeSize`-byte ranges covering each object in turn, for orderedPrefetch. With
- * `buffers` (slabs of at least rangeSize), each range is read into one of them until released:
- * fresh buffers per range would pile up as garbage well beyond the ranges in flight.
+ * The objects' bytes in `rangeSize`-byte ranges, in order, with up to `concurrency` ranges
+ * downloading ahead. Each range is read into one of concurrency + 1 reused buffers (those in
+ * flight and the one being used) until its piece is released: fresh buffers per range would
+ * pile up as garbage well beyond the ranges in flight.
  */
-export function* rangeReads<T>(
+export function prefetchRanges<T>(
   store: Store,
   objects: Iterable<RangedObject<T>>,
   rangeSize: number,
+  concurrency: number,
   mapError: (tag: T, e: unknown) => unknown = (_t, e) => e,
-  buffers?: SlabPool,
+): AsyncGenerator<RangePiece<T>> {
+  return orderedPrefetch(rangeReads(store, objects, rangeSize, mapError, new SlabPool(rangeSize, concurrency + 1)), concurrency);
+}
+
+function* rangeReads<T>(
+  store: Store,
+  objects: Iterable<RangedObject<T>>,
+  rangeSize: number,
+  mapError: (tag: T, e: unknown) => unknown,
+  buffers: SlabPool,
 ): Generator<() => Promise<RangePiece<T>>> {
   const none = () => {};
   for (const o of objects) {
@@ -75,8 +86,8 @@ export function* rangeReads<T>(
     for (let start = 0; start < o.size; start += rangeSize) {
       const end = Math.min(o.size, start + rangeSize);
       yield async () => {
-        const into = await buffers?.acquire();
-        const release = into ? () => buffers!.release(into) : none;
+        const into = await buffers.acquire();
+        const release = () => buffers.release(into);
         try {
           return { tag: o.tag, bytes: await store.get(o.key, { start, end }, into), endOfObject: end === o.size, release };
         } catch (e) {
@@ -109,9 +120,9 @@ interface Decoded {
  * its plaintext is written, then each chunk's size, hashes and chain link, then the count and
  * whole-stream hashes. Throws an integrity error naming the chunk and the check that failed.
  *
- * Threads: decoding and each chunk's hashes run on the chunk's lane of the pool (one per core,
- * so the next chunk decodes while this one is written), a version 1 stream's whole-stream
- * hashes on a thread of their own, while this thread fetches and writes. The fetcher runs ahead of
+ * Threads: each chunk is decoded and hashed on two lanes of the pool (see CryptoPool), a
+ * version 1 stream's whole-stream hashes on a thread of their own, while this thread fetches
+ * and writes. The fetcher runs ahead of
  * the writer within the look-ahead slabs; the writer takes results strictly in order.
  */
 export async function getStream(p: GetStreamParams): Promise<void> {
@@ -142,10 +153,7 @@ async function getWithPool(p: GetStreamParams, pool: CryptoPool): Promise<void> 
     let job: CryptoJob | undefined;
     let stored = 0;
     const objects = m.chunks.map((c) => ({ key: p.layout.chunk(c.index), size: c.storedSize, tag: c }));
-    // One range per download in flight, and the one being cut into steps.
-    const buffers = new SlabPool(p.rangeSize, p.concurrency + 1);
-    const reads = rangeReads(p.store, objects, p.rangeSize, (c, e) => atChunk(c.index, e), buffers);
-    for await (const piece of orderedPrefetch(reads, p.concurrency)) {
+    for await (const piece of prefetchRanges(p.store, objects, p.rangeSize, p.concurrency, (c, e) => atChunk(c.index, e))) {
       if (failed) return;
       const c = piece.tag;
       job ??= pool.decoder(p.codec, c.index, isLast(c.index));

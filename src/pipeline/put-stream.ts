@@ -4,14 +4,13 @@ import { CryptoPool, type CryptoJob } from './crypto-pool.js';
 import { settledLater } from './settled-later.js';
 import { chainStep } from '../crypto/chain.js';
 import type { StreamCodec } from '../crypto/stream-codec.js';
-import { failure } from '../errors.js';
 import type { StreamLayout } from '../format/layout.js';
 import { MANIFEST_VERSION, type ChunkRecord, type ManifestV2, type SourceInfo } from '../format/manifest.js';
 import { chunkListDigests } from '../format/stream-digest.js';
 import type { Store } from '../store/store.js';
 import { PositionalInput, type ChunkInput } from './chunk-input.js';
 import type { JournalChunk } from '../resume/journal-format.js';
-import { ExitCode, S3ductError } from '../errors.js';
+import { ExitCode, S3ductError, failure } from '../errors.js';
 import { crashPoint } from '../resume/crash-points.js';
 
 /** Plaintext goes to the workers in pieces of this size: large enough that message overhead
@@ -150,7 +149,7 @@ async function putWithPool(p: PutStreamParams, pool: CryptoPool): Promise<Manife
       while (remaining > 0) {
         const want = Math.min(remaining, slabs.slabSize);
         const slab = await slabs.acquire();
-        const piece = await reader.readInto(slab.subarray(0, want));
+        const piece = await reader.readInto(slab.subarray(0, want)).catch(inputError);
         if (!piece.length) {
           slabs.release(slab);
           break;
@@ -312,4 +311,10 @@ async function putWithPool(p: PutStreamParams, pool: CryptoPool): Promise<Manife
 
 export async function* oneShot(b: Buffer): AsyncGenerator<Buffer> {
   yield b;
+}
+
+/** A read error of the input (EIO, a vanished file) as one line; put adds how to resume. */
+function inputError(e: unknown): never {
+  if (e instanceof S3ductError) throw e; // a stop on a signal, already worded
+  throw failure(`cannot read the input: ${(e as NodeJS.ErrnoException)?.code ?? (e as Error)?.message ?? e}`);
 }

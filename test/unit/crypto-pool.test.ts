@@ -100,24 +100,6 @@ test('pool: a worker that dies fails every pending and later request instead of 
   }
 });
 
-test('pool: a codec without a worker spec runs in-thread with the same results', async () => {
-  const pool = new CryptoPool();
-  try {
-    const { chunkSpec: _omit, ...inThread } = (await aes());
-    const plain = testBytes(140_000, 5);
-    const job = pool.encoder(inThread, 0);
-    const stored = Buffer.concat([await job.step(shareBytes(plain)), (await job.finish(true)).out]);
-    const dec = pool.decoder(inThread, 0, true);
-    const slab = shareBytes(Buffer.alloc(stored.length + 65_536));
-    const a = Buffer.from(await dec.step(shareBytes(stored), slab));
-    const f = await dec.finish(true, slab);
-    assert.deepEqual(Buffer.concat([a, f.out]), plain);
-    assert.deepEqual(f.digest.sha3_256, createHash('sha3-256').update(plain).digest());
-  } finally {
-    await pool.close();
-  }
-});
-
 test('pool: output that does not fit the given slab comes in a fresh buffer, whole; the slab is untouched', async () => {
   for (const [lanes, chunksAtOnce] of [[1, 'several'], [2, 'several'], [2, 'one'], [3, 'one']] as const) {
     const pool = new CryptoPool(undefined, lanes, chunksAtOnce);

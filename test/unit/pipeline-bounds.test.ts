@@ -113,10 +113,10 @@ test('get: a tampered chunk stops the restore at that chunk; a failing sink stop
   );
 });
 
-test('put: an input that fails mid-chunk fails the put and that chunk object, without hanging', async () => {
+test('put: an input that fails mid-chunk fails the put (one line, exit 1) and that chunk object, without hanging', async () => {
   async function* broken(): AsyncGenerator<Buffer> {
     yield testBytes(300_000);
-    throw failure('input broke');
+    throw Object.assign(new Error('EIO: i/o error, read'), { code: 'EIO' }); // as a stream reports it
   }
   const store = new MemoryStore();
   const streamId = randomBytes(16);
@@ -126,7 +126,7 @@ test('put: an input that fails mid-chunk fails the put and that chunk object, wi
       input: new ByteReader(broken()), chunkSize: 1024 * 1024, storageClass: 'STANDARD', tags: {},
       concurrency: 2, source: { kind: 'stdin' },
     }),
-    /input broke/,
+    (e) => e instanceof S3ductError && e.exitCode === 1 && e.message === 'cannot read the input: EIO',
   );
   assert.equal(store.objects.size, 0, 'no partial chunk and no manifest');
 });
