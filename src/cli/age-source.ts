@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Decrypter, Encrypter, identityToRecipient } from 'age-encryption';
-import type { AgeKeys } from '../crypto/age-header.js';
+import type { AgeKeys } from '../crypto/age-keys.js';
 import { usageError } from '../errors.js';
 import { anyAgeOption, type RawAgeOptions } from './common-options.js';
 

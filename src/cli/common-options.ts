@@ -66,7 +66,7 @@ export function addAgeOptions(cmd: Command, verb: 'put' | 'get'): Command {
   return cmd
     .option(
       '--age-identity <file>',
-      verb === 'put' ? 'age identity file: encrypt to its public keys (repeatable)' : 'age identity file (age-keygen output) to decrypt with (repeatable)',
+      verb === 'put' ? 'age identity file: encrypt to its public keys; an interrupted put can then resume (repeatable)' : 'age identity file (age-keygen output) to decrypt with (repeatable)',
       collect,
       [],
     )

@@ -14,6 +14,7 @@ import { ExitCode, S3ductError, authError, notFoundError, notReadyError } from '
 import { codecForPut, protectionKeyId, type Protection } from '../crypto/stream-codec.js';
 import { LocalJournal } from '../resume/local-journal.js';
 import { loadInterrupted } from '../resume/resume-journal.js';
+import { journalAgeHeader } from '../resume/journal-format.js';
 import { streamStateStem } from '../resume/state-dir.js';
 import { warn } from '../ui/log.js';
 import { formatBytes } from '../units.js';
@@ -162,10 +163,11 @@ async function openUnfinished(store: Store, prefix: string, name: string, protec
   const journal = await loadInterrupted(store, layout, protection, await local.read());
   if (!journal || !journal.chunks.length) throw notFoundError(`no stream "${name}" at ${store.location}, finished or not`);
   const h = journal.header;
-  const keyId = protectionKeyId(protection);
-  if (h.encryption !== protection.mode || h.keyId !== keyId) throw authError(`stream "${name}": the unfinished put used ${h.encryption === 'none' ? 'no key' : 'another key'}`);
-  if (protection.mode === 'age') throw usageError(`stream "${name}": --partial is not available for age streams (the unfinished put's file key is not recorded)`);
-  const codec = await codecForPut(protection, Buffer.from(h.streamId, 'hex'));
+  // An age put's recipients are not get's to know: whether the identities unwrap the header decides.
+  const sameKey = protection.mode === 'age' || h.keyId === protectionKeyId(protection);
+  if (h.encryption !== protection.mode || !sameKey) throw authError(`stream "${name}": the unfinished put used ${h.encryption === 'none' ? 'no key' : 'another key'}`);
+  if (protection.mode === 'age' && !h.ageHeader) throw usageError(`stream "${name}": --partial cannot open this unfinished age put (its journal does not record the age header)`);
+  const codec = await codecForPut(protection, Buffer.from(h.streamId, 'hex'), journalAgeHeader(h));
   const chunks = journal.chunks.map(({ last: _l, ...c }) => c);
   const manifest = {
     format: 's3duct',

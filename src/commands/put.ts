@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 import { parseWorkers } from '../cli/common-options.js';
-import { codecForPut, protectionKeyId } from '../crypto/stream-codec.js';
+import { canUnwrapAge } from '../crypto/age-keys.js';
+import { codecForPut, protectionKeyId, type StreamCodec } from '../crypto/stream-codec.js';
 import { conflictError, usageError } from '../errors.js';
 import { StreamLayout, validateStreamName } from '../format/layout.js';
 import { parseStorageClass } from '../format/storage-class.js';
@@ -18,7 +19,7 @@ import type { Protection } from '../crypto/stream-codec.js';
 import type { Manifest } from '../format/manifest.js';
 import { acquireLock } from '../resume/lock.js';
 import { LocalJournal } from '../resume/local-journal.js';
-import { resumeMismatch, type Journal } from '../resume/journal-format.js';
+import { journalAgeHeader, resumeMismatch, type Journal, type JournalHeader, type PutIdentity } from '../resume/journal-format.js';
 import { ResumeJournal, loadInterrupted } from '../resume/resume-journal.js';
 import { streamStateStem } from '../resume/state-dir.js';
 import { crashPoint } from '../resume/crash-points.js';
@@ -148,30 +149,27 @@ async function resumablePut(p: PutPlan): Promise<{ manifest: Manifest; id: strin
   }
   const keyId = protectionKeyId(protection);
   const identity = { location: store.location, prefix: layout.prefix, name, chunkSize: p.chunkSize, encryption: protection.mode, keyId };
-  // Private names: the store copy sits under an id only the local journal knows, so only a
-  // local journal can be resumed (a new id would never find an old copy).
-  const interrupted = restart || (p.privateNames && !interruptedHere) ? null : await loadInterrupted(store, layout, protection, interruptedHere);
-  if (interrupted && protection.mode === 'age') {
-    // An age put draws its file key at random and does not keep it: the stored chunks cannot
-    // be continued under the same key, so the stream starts over (never mixed keys).
-    warn(`an interrupted age put of "${name}" cannot be resumed (its file key is not kept); starting it over`);
+  if (!restart && (await cannotContinueAge(p, layout, interruptedHere))) {
     await new ResumeJournal(store, layout, local).discard();
     return resumablePut({ ...p, o: { ...o, restart: true } });
   }
+  // Private names: the store copy sits under an id only the local journal knows, so only a
+  // local journal can be resumed (a new id would never find an old copy).
+  const interrupted = restart || (p.privateNames && !interruptedHere) ? null : await loadInterrupted(store, layout, protection, interruptedHere);
   if (interrupted) {
     const why = resumeMismatch(interrupted.header, identity);
     if (why) throw conflictError(`an interrupted put of "${name}" exists, but ${why}; rerun with its settings to resume it, or pass --restart to discard it`);
-    warn(`resuming the interrupted put of "${name}": ${interrupted.chunks.length} chunks already stored; re-reading the input to check them`);
   }
   // A new stream gets a new id unless the id is already its object key (private names): an
   // id must never name two different streams, or their chunks would authenticate for each other.
   const streamId = interrupted ? Buffer.from(interrupted.header.streamId, 'hex') : p.privateNames ? candidateId : randomBytes(16);
-  const codec = await codecForPut(protection, streamId);
+  const codec = await codecForPut(protection, streamId, interrupted ? journalAgeHeader(interrupted.header) : undefined).catch((e) => {
+    if (!(e instanceof S3ductError && e.exitCode === ExitCode.auth)) throw e;
+    throw conflictError(`an interrupted put of "${name}" exists, but this put's age identities or passphrase do not open its file key; rerun with them to resume it, or pass --restart to discard it`);
+  });
+  if (interrupted) warn(`resuming the interrupted put of "${name}": ${interrupted.chunks.length} chunks already stored; re-reading the input to check them`);
   const journal = new ResumeJournal(store, layout, local);
-  await journal.begin(
-    interrupted?.header ?? { journal: 's3duct-resume', version: 1, streamId: streamId.toString('hex'), ...identity, storageClass: p.storageClass, createdAt: new Date().toISOString() },
-    interrupted?.chunks ?? [],
-  );
+  await journal.begin(interrupted?.header ?? newJournalHeader(streamId, identity, p.storageClass, codec), interrupted?.chunks ?? []);
   // Uploads a crashed put left half-done would bill forever: this put owns the stream (locked).
   await store.abortUploads(layout.chunksDir);
 
@@ -228,6 +226,38 @@ async function resumablePut(p: PutPlan): Promise<{ manifest: Manifest; id: strin
     stopOnSignal.dispose();
     progress.stop();
   }
+}
+
+function newJournalHeader(streamId: Buffer, identity: PutIdentity, storageClass: string, codec: StreamCodec): JournalHeader {
+  const spec = codec.chunkSpec;
+  return {
+    journal: 's3duct-resume',
+    version: 1,
+    streamId: streamId.toString('hex'),
+    ...identity,
+    storageClass,
+    createdAt: new Date().toISOString(),
+    ...(spec.mode === 'age' && { ageHeader: Buffer.from(spec.header).toString('base64') }),
+  };
+}
+
+/**
+ * An interrupted age put continues under its own file key, which only its identities (or
+ * passphrase) unwrap from the recorded header; s3duct never writes a file key down. When this
+ * put cannot unwrap it, or the journal predates the recorded header, the put starts over
+ * (true when there is such a put: the caller discards it).
+ */
+async function cannotContinueAge(p: PutPlan, layout: StreamLayout, mine: Journal | null): Promise<boolean> {
+  if (p.protection.mode !== 'age') return false;
+  const why = !canUnwrapAge(p.protection.keys)
+    ? 'this put has only public keys, which cannot open the file key its chunks were sealed with (put --age-identity FILE, or the passphrase, makes it resumable)'
+    : mine && !mine.header.ageHeader
+      ? 'its journal was written by an s3duct that did not record the age header'
+      : null;
+  if (!why) return false;
+  const exists = mine !== null || (!p.privateNames && (await p.store.head(layout.resume)) !== null);
+  if (exists) warn(`an interrupted age put of "${p.name}" cannot be resumed: ${why}; starting it over`);
+  return exists;
 }
 
 /** First SIGINT/SIGTERM: stop reading input and let stored chunks be journaled; second: exit now. */

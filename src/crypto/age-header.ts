@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto';
 import { Decrypter, Encrypter } from 'age-encryption';
 import { authError, integrityError } from '../errors.js';
+import type { AgeKeys } from './age-keys.js';
 import { ageHeaderLength, type AgeStreamKey } from './age-payload.js';
 
 /**
@@ -8,17 +8,6 @@ import { ageHeaderLength, type AgeStreamKey } from './age-payload.js';
  * scrypt, the header MAC); the payload is ours (age-payload.ts). Loaded only for age streams:
  * the package and its post-quantum code take ~0.2 s to import.
  */
-
-/** What an age stream is encrypted to (put) or opened with (get). Never printed. */
-export type AgeKeys =
-  | {
-      readonly kind: 'public-key';
-      /** `age1…` / `age1pq1…` strings: what put encrypts to. */
-      readonly recipients: readonly string[];
-      /** `AGE-SECRET-KEY-…` strings: what get decrypts with. */
-      readonly identities: readonly string[];
-    }
-  | { readonly kind: 'passphrase'; readonly passphrase: string };
 
 /**
  * A fresh file key and the header wrapping it for `keys`. The package draws the file key
@@ -69,15 +58,4 @@ export async function unwrapAgeFileKey(header: Buffer, keys: AgeKeys, what: stri
     if (/HMAC/.test(msg)) throw integrityError(`${what}: age header MAC does not verify (header modified)`);
     throw integrityError(`${what}: invalid age header (${msg})`);
   }
-}
-
-/**
- * A short, non-secret name for a recipient, recorded in the manifest: the stanza type and
- * 16 bytes of SHA-256 of the recipient string (post-quantum recipients are ~2 KB long).
- */
-export function ageRecipientIds(keys: AgeKeys): string[] {
-  if (keys.kind === 'passphrase') return ['scrypt'];
-  return keys.recipients.map(
-    (r) => `${r.startsWith('age1pq1') ? 'mlkem768x25519' : 'X25519'}:${createHash('sha256').update(r).digest('hex').slice(0, 32)}`,
-  );
 }

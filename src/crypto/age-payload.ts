@@ -25,9 +25,9 @@ export interface AgeStreamKey {
   readonly fileKey: Buffer;
 }
 
-export type AgeObjectRole = { readonly kind: 'chunk'; readonly index: number } | { readonly kind: 'manifest' };
+export type AgeObjectRole = { readonly kind: 'chunk'; readonly index: number } | { readonly kind: 'manifest' } | { readonly kind: 'journal' };
 
-const ROLE_BYTE = { chunk: 1, manifest: 2 } as const;
+const ROLE_BYTE = { chunk: 1, manifest: 2, journal: 3 } as const;
 
 /** Payload key exactly as age derives it (no s3duct label: this must interoperate). */
 export function agePayloadKey(fileKey: Buffer, nonce: Buffer): Buffer {
@@ -106,6 +106,12 @@ export function sealAgeObject(key: AgeStreamKey, role: AgeObjectRole, plain: Buf
   return Buffer.concat([...s.start(), ...s.update(plain), ...s.final()]);
 }
 
+/** Opens a whole (small) age object of a known stream: its manifest or resume journal. */
+export function openAgeObject(key: AgeStreamKey, role: AgeObjectRole, stored: Buffer, what: string): Buffer {
+  const o = new AgeOpener(key, role, what);
+  return Buffer.concat([...o.update(stored), o.final()]);
+}
+
 /**
  * Reads one age object of a known stream. Its header must be the stream's header byte for
  * byte (so no per-object key unwrapping, and an object of another stream fails by name), and
@@ -142,7 +148,7 @@ export class AgeOpener {
       throw integrityError(
         this.role.kind === 'chunk'
           ? `${this.what}: object is not chunk ${this.role.index} of this stream (chunks moved, dropped or duplicated)`
-          : `${this.what}: object is not this stream's manifest`,
+          : `${this.what}: object is not this stream's ${this.role.kind}`,
       );
     return new SegmentOpener(aeadCipher('chacha20-poly1305', agePayloadKey(this.key.fileKey, Buffer.from(nonce))), this.what);
   }

@@ -1,7 +1,7 @@
 import { authError, integrityError, usageError } from '../errors.js';
 import { parseManifest, serializeManifest, type EncryptionInfo, type Manifest } from '../format/manifest.js';
-import type { AgeKeys } from './age-header.js';
-import { AgeOpener, AgeSealer, ageChainKey, ageHeaderLength, ageObjectSize, looksLikeAge, sealAgeObject, type AgeStreamKey } from './age-payload.js';
+import { ageRecipientIds, type AgeKeys } from './age-keys.js';
+import { AgeOpener, AgeSealer, ageChainKey, ageHeaderLength, ageObjectSize, looksLikeAge, openAgeObject, sealAgeObject, type AgeStreamKey } from './age-payload.js';
 import { deriveStreamKeys, keyFingerprint, publicChainKey, type StreamKeys } from './kdf.js';
 import {
   FinalMark,
@@ -70,7 +70,7 @@ export interface StreamCodec extends ChunkCodec {
   sealManifest(m: Manifest): Buffer;
   /** The store copy of the resume journal: sealed like the manifest when the stream is encrypted
    *  (it holds plaintext hashes). */
-  sealJournal?(text: Buffer): Buffer;
+  sealJournal(text: Buffer): Buffer;
 }
 
 const PLAIN_ENCODER: ChunkEncoder = { start: () => [], update: (b) => [b], final: () => [] };
@@ -141,8 +141,14 @@ function openWhole(bytes: Buffer, userKey: Buffer, kind: SealedKind, what: strin
   return { body: Buffer.concat([...o.update(bytes), o.final(FinalMark.lastChunk)]), streamId: header.streamId, keys };
 }
 
+const GIVE_AGE = 'give --age-identity FILE (or --age-passphrase-env VAR)';
+
 /** Reads the store copy of a resume journal (see sealJournal). */
-export function openJournal(bytes: Buffer, p: Protection, what: string): Buffer {
+export async function openJournal(bytes: Buffer, p: Protection, what: string): Promise<Buffer> {
+  if (looksLikeAge(bytes)) {
+    if (p.mode !== 'age') throw usageError(`${what}: the stream is age-encrypted; ${GIVE_AGE}`);
+    return openAgeObject(await openAgeStreamKey(bytes, p.keys, what), { kind: 'journal' }, bytes, what);
+  }
   if (sealedKindOf(bytes) !== 'journal') {
     if (p.mode !== 'none') throw integrityError(`${what}: not an encrypted journal`);
     return bytes;
@@ -163,6 +169,7 @@ function ageCodec(key: AgeStreamKey, encryption: EncryptionInfo & { mode: 'age' 
     chunkSpec: { mode: 'age', header: key.header, fileKey: key.fileKey },
     storedSize: (n) => ageObjectSize(key, n),
     sealManifest: (m) => sealAgeObject(key, { kind: 'manifest' }, serializeManifest(m)),
+    sealJournal: (text) => sealAgeObject(key, { kind: 'journal' }, text),
   };
 }
 
@@ -180,33 +187,47 @@ function ageChunks(key: AgeStreamKey): ChunkCodec {
   };
 }
 
-/** The non-secret fingerprint of a symmetric key (resume and partial reads compare it); null
- *  when there is none to compare: no encryption, or age, whose file key is drawn per put. */
+/**
+ * What a resume or a partial read compares to tell "another key" from "the same": the
+ * fingerprint of a symmetric key, or the sorted recipient names of an age put (its file key is
+ * drawn per put; the header says whether a later run can open it); null without encryption.
+ */
 export function protectionKeyId(p: Protection): string | null {
-  return p.mode === 'aes-256-gcm' ? keyFingerprint(p.key) : null;
+  if (p.mode === 'aes-256-gcm') return keyFingerprint(p.key);
+  if (p.mode === 'age') return ageRecipientIds(p.keys).sort().join(',');
+  return null;
 }
 
-export async function codecForPut(p: Protection, streamId: Buffer): Promise<StreamCodec> {
+/**
+ * The codec of a new stream, or with `ageHeader` (the stored header of an interrupted age put)
+ * of the stream being continued: its file key unwrapped again with the put's identities or
+ * passphrase, so new chunks join the old ones under one key.
+ */
+export async function codecForPut(p: Protection, streamId: Buffer, ageHeader?: Buffer): Promise<StreamCodec> {
   switch (p.mode) {
     case 'none':
       return plainCodec(streamId);
     case 'aes-256-gcm':
       return aesCodec(p.key, streamId);
     case 'age': {
-      const { newAgeStreamKey, ageRecipientIds } = await import('./age-header.js');
-      return ageCodec(await newAgeStreamKey(p.keys), { mode: 'age', segmentSize: SEGMENT_SIZE, recipients: ageRecipientIds(p.keys) });
+      const encryption = { mode: 'age', segmentSize: SEGMENT_SIZE, recipients: ageRecipientIds(p.keys) } as const;
+      if (ageHeader) return ageCodec(await openAgeStreamKey(ageHeader, p.keys, 'interrupted age put'), encryption);
+      const { newAgeStreamKey } = await import('./age-header.js');
+      return ageCodec(await newAgeStreamKey(p.keys), encryption);
     }
   }
 }
 
-const GIVE_AGE = 'give --age-identity FILE (or --age-passphrase-env VAR)';
-
-async function openAgeManifest(bytes: Buffer, keys: AgeKeys, what: string): Promise<{ manifest: Manifest; codec: StreamCodec }> {
+/** An age stream's key from the header at the start of `bytes`, unwrapped with the user's keys. */
+async function openAgeStreamKey(bytes: Buffer, keys: AgeKeys, what: string): Promise<AgeStreamKey> {
   const header = Buffer.from(bytes.subarray(0, ageHeaderLength(bytes, what)));
   const { unwrapAgeFileKey } = await import('./age-header.js');
-  const key: AgeStreamKey = { header, fileKey: await unwrapAgeFileKey(header, keys, what) };
-  const o = new AgeOpener(key, { kind: 'manifest' }, what);
-  const manifest = parseManifest(Buffer.concat([...o.update(bytes), o.final()]), what);
+  return { header, fileKey: await unwrapAgeFileKey(header, keys, what) };
+}
+
+async function openAgeManifest(bytes: Buffer, keys: AgeKeys, what: string): Promise<{ manifest: Manifest; codec: StreamCodec }> {
+  const key = await openAgeStreamKey(bytes, keys, what);
+  const manifest = parseManifest(openAgeObject(key, { kind: 'manifest' }, bytes, what), what);
   if (manifest.encryption.mode !== 'age') throw integrityError(`${what}: age-encrypted manifest claims a ${manifest.encryption.mode} stream`);
   return { manifest, codec: ageCodec(key, manifest.encryption) };
 }

@@ -11,6 +11,9 @@ export interface JournalHeader extends PutIdentity {
   readonly streamId: string;
   readonly storageClass: string;
   readonly createdAt: string;
+  /** An age stream's header, base64 (public: every chunk object begins with it). A resume
+   *  unwraps its file key again; older journals lack it, and their puts start over. */
+  readonly ageHeader?: string;
 }
 
 export interface JournalChunk extends ChunkRecord {
@@ -21,6 +24,11 @@ export interface JournalChunk extends ChunkRecord {
 export interface Journal {
   readonly header: JournalHeader;
   readonly chunks: readonly JournalChunk[];
+}
+
+/** The recorded age header of an interrupted age put, if the journal has one. */
+export function journalAgeHeader(h: JournalHeader): Buffer | undefined {
+  return h.ageHeader === undefined ? undefined : Buffer.from(h.ageHeader, 'base64');
 }
 
 export function encodeHeader(h: JournalHeader): string {
@@ -77,6 +85,6 @@ export function resumeMismatch(h: JournalHeader, want: PutIdentity): string | nu
     return `it was writing to ${h.location} prefix "${h.prefix}" name "${h.name}"`;
   if (h.chunkSize !== want.chunkSize) return `it used --chunk-size ${h.chunkSize} (this put: ${want.chunkSize})`;
   if (h.encryption !== want.encryption) return `it used encryption ${h.encryption} (this put: ${want.encryption})`;
-  if (h.keyId !== want.keyId) return 'it was encrypted with a different key';
+  if (h.keyId !== want.keyId) return h.encryption === 'age' ? 'it was encrypted to other age recipients' : 'it was encrypted with a different key';
   return null;
 }

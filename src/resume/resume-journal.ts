@@ -41,8 +41,7 @@ export class ResumeJournal {
   }
 
   async copyToStore(codec: StreamCodec): Promise<void> {
-    // Modes without a sealed journal form (age) keep the local journal only.
-    if (!this.header || !codec.sealJournal) return;
+    if (!this.header) return;
     const text = Buffer.from(encodeHeader(this.header) + this.chunks.map(encodeChunk).join(''), 'utf8');
     await this.store.put(this.layout.resume, oneShot(codec.sealJournal(text)), { storageClass: 'STANDARD', contentType: 'application/x-s3duct-journal' });
     this.lastCopy = Date.now();
@@ -67,7 +66,7 @@ export class ResumeJournal {
 export async function loadInterrupted(store: Store, layout: StreamLayout, protection: Protection, mine: Journal | null): Promise<Journal | null> {
   let remote: Journal | null = null;
   try {
-    remote = parseJournal(openJournal(await store.get(layout.resume), protection, `resume journal of "${layout.stream}"`).toString('utf8'));
+    remote = parseJournal((await openJournal(await store.get(layout.resume), protection, `resume journal of "${layout.stream}"`)).toString('utf8'));
   } catch (e) {
     if (!(e instanceof S3ductError && e.exitCode === ExitCode.notFound)) throw e;
   }

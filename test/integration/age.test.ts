@@ -55,17 +55,6 @@ describe('age encryption (local store)', () => {
     assert.doesNotMatch(r.stderr, /AGE-SECRET-KEY-(PQ-)?1[0-9A-Z]{8}/i, 'a secret key was printed');
   }
 
-  test('an interrupted age put starts over (its file key is not kept) and never mixes keys', async () => {
-    const name = `a${n++}`;
-    const args = ['put', ...base, '--chunk-size', String(CHUNK), '--name', name, '--age-recipient', x25519Recipient];
-    const crashed = await runCli(args, { input: DATA, env: { S3DUCT_TEST_CRASH: 'after-journal:1' } });
-    assert.equal(crashed.code, -1, crashed.stderr);
-    const again = await runCli(args, { input: DATA });
-    assert.equal(again.code, 0, again.stderr);
-    assert.match(again.stderr, /cannot be resumed .* starting it over/);
-    await expectRoundTrip(name, ['--age-identity', x25519Key]);
-  });
-
   test('X25519: every chunk object and the manifest decrypt with /usr/bin/age; get restores', async () => {
     const name = await put(['--age-recipient', x25519Recipient]);
     const chunks = readdirSync(path.join(tmp.dir, 'store', name, 'chunks')).sort();

@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { journalChunks } from '../helpers/journal.js';
 import { BIN, KEY_HEX, OTHER_KEY_HEX, runCli, tempDir, testBytes } from '../helpers/cli.js';
 import { motoTarget, type Target } from '../helpers/targets.js';
 import { s3Request } from '../harness/servers.js';
@@ -204,12 +205,3 @@ describe('resume through a real S3 server (moto)', () => {
     assert.ok(get.stdout.equals(DATA));
   });
 });
-
-/** Chunk records in the (single) journal of a state dir; -1 when there is none. */
-function journalChunks(dir: string): number {
-  if (!existsSync(dir)) return -1;
-  const f = readdirSync(dir).find((x) => x.endsWith('.journal'));
-  if (!f) return -1;
-  return readFileSync(path.join(dir, f), 'utf8').split('\n').filter(Boolean).length - 1;
-}
-

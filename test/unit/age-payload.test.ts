@@ -4,7 +4,8 @@ import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Decrypter, Encrypter, generateHybridIdentity, generateX25519Identity, identityToRecipient } from 'age-encryption';
-import { newAgeStreamKey, unwrapAgeFileKey, type AgeKeys } from '../../src/crypto/age-header.js';
+import { newAgeStreamKey, unwrapAgeFileKey } from '../../src/crypto/age-header.js';
+import type { AgeKeys } from '../../src/crypto/age-keys.js';
 import { AGE_NONCE_SIZE, AgeOpener, AgeSealer, ageHeaderLength, ageObjectSize, agePayloadKey, sealAgeObject, type AgeObjectRole, type AgeStreamKey } from '../../src/crypto/age-payload.js';
 import { SEGMENT_SIZE, SegmentOpener, TAG_SIZE, aeadCipher } from '../../src/crypto/segment-framing.js';
 import { S3ductError } from '../../src/errors.js';
@@ -89,6 +90,13 @@ describe('age payload framing (X25519)', () => {
     assert.deepEqual(openInPieces(key, { kind: 'chunk', index: 3 }, stored), Buffer.from('hello'));
     integrityFailure(() => openInPieces(key, { kind: 'chunk', index: 4 }, stored), /not chunk 4 of this stream/);
     integrityFailure(() => openInPieces(key, { kind: 'manifest' }, stored), /not this stream's manifest/);
+  });
+
+  test('the manifest and the resume journal cannot pass for each other', () => {
+    const journal = sealAgeObject(key, { kind: 'journal' }, Buffer.from('{}'));
+    assert.deepEqual(openInPieces(key, { kind: 'journal' }, journal), Buffer.from('{}'));
+    integrityFailure(() => openInPieces(key, { kind: 'manifest' }, journal), /not this stream's manifest/);
+    integrityFailure(() => openInPieces(key, { kind: 'journal' }, sealAgeObject(key, { kind: 'manifest' }, Buffer.from('{}'))), /not this stream's journal/);
   });
 
   test('an object of another stream (other header) fails by name', async () => {

@@ -1,0 +1,145 @@
+import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import * as path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { journalChunks } from '../helpers/journal.js';
+import { BIN, runCli, tempDir, testBytes } from '../helpers/cli.js';
+
+const CHUNK = 64 * 1024;
+const DATA = testBytes(5 * CHUNK + 333, 91); // 6 chunks
+const PW = 'correct horse battery staple';
+
+describe('resuming an interrupted age put (local store)', () => {
+  const tmp = tempDir('age-resume');
+  const storeDir = path.join(tmp.dir, 'store');
+  const base = ['--store', `file:${storeDir}`, '--summary', 'none'];
+  const putArgs = (name: string) => ['put', ...base, '--name', name, '--chunk-size', String(CHUNK)];
+  const file = (name: string) => path.join(tmp.dir, name);
+  let n = 0;
+  let key: string;
+  let recipient: string;
+  let otherRecipient: string;
+  after(() => tmp.cleanup());
+  before(() => {
+    key = file('key.txt');
+    execFileSync('age-keygen', ['-o', key], { stdio: 'ignore' });
+    recipient = execFileSync('age-keygen', ['-y', key]).toString().trim();
+    execFileSync('age-keygen', ['-o', file('other.txt')], { stdio: 'ignore' });
+    otherRecipient = execFileSync('age-keygen', ['-y', file('other.txt')]).toString().trim();
+  });
+
+  /** A put whose resume state lives in its own directory, so each test sees only its own journal. */
+  function stream(ageArgs: string[], env: Record<string, string> = {}) {
+    const name = `r${n++}`;
+    const state = file(`state-${name}`);
+    const put = (extra: string[] = [], more: Record<string, string> = {}, stateDir = state) =>
+      runCli([...putArgs(name), ...ageArgs, ...extra], { input: DATA, env: { S3DUCT_STATE_DIR: stateDir, ...env, ...more } });
+    const get = (extra: string[] = []) => runCli(['get', ...base, '--name', name, '--age-identity', key, ...extra], { env: { S3DUCT_STATE_DIR: state, ...env } });
+    const chunk = (i: number) => path.join(storeDir, name, 'chunks', String(i).padStart(8, '0'));
+    const inode = (i: number) => statSync(chunk(i)).ino;
+    return { name, state, put, get, chunk, inode, resumeObject: path.join(storeDir, name, 'resume') };
+  }
+
+  async function crash(s: ReturnType<typeof stream>, at = 'after-journal:2') {
+    const r = await s.put([], { S3DUCT_TEST_CRASH: at });
+    assert.equal(r.code, -1, `expected SIGKILL, got ${r.code}: ${r.stderr}`);
+  }
+
+  async function expectRestored(s: ReturnType<typeof stream>) {
+    const r = await s.get();
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(r.stdout.equals(DATA), 'restored bytes differ');
+    assert.equal(existsSync(s.resumeObject), false, 'the store copy of the journal is removed after success');
+  }
+
+  test('put --age-identity: resumes under the same file key, keeps the stored chunks, restores', async () => {
+    const s = stream(['--age-identity', key]);
+    await crash(s);
+    const kept = [0, 1, 2].map(s.inode);
+    const resumed = await s.put();
+    assert.equal(resumed.code, 0, resumed.stderr);
+    assert.match(resumed.stderr, /resuming the interrupted put .*3 chunks already stored/);
+    assert.deepEqual([0, 1, 2].map(s.inode), kept, 'a journaled chunk was uploaded again');
+    // One header for the whole stream: a chunk sealed before the crash and one after share it.
+    const head = (i: number) => {
+      const bytes = readFileSync(s.chunk(i));
+      return bytes.subarray(0, bytes.indexOf('\n', bytes.indexOf('\n--- ') + 1) + 1);
+    };
+    assert.ok(head(0).equals(head(5)), 'chunks before and after the crash carry different age headers');
+    const last = execFileSync('/usr/bin/age', ['-d', '-i', key, s.chunk(5)]);
+    assert.ok(last.equals(DATA.subarray(5 * CHUNK)), '/usr/bin/age does not open the chunk sealed after the resume');
+    await expectRestored(s);
+  });
+
+  test('a passphrase put resumes with the same passphrase; another passphrase is refused (exit 7)', async () => {
+    const s = stream(['--age-passphrase-env', 'PW'], { PW });
+    await crash(s);
+    const wrong = await s.put([], { PW: 'not it' });
+    assert.equal(wrong.code, 7, wrong.stderr);
+    assert.match(wrong.stderr, /interrupted put .* do not open its file key; rerun with them to resume it, or pass --restart/);
+    assert.equal(wrong.stderr.trim().split('\n').length, 1, wrong.stderr);
+    const resumed = await s.put([], { PW });
+    assert.equal(resumed.code, 0, resumed.stderr);
+    assert.match(resumed.stderr, /resuming the interrupted put/);
+    const r = await runCli(['get', ...base, '--name', s.name, '--age-passphrase-env', 'PW'], { env: { PW } });
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(r.stdout.equals(DATA));
+  });
+
+  test('a resume to other recipients is refused (exit 7), naming why', async () => {
+    const s = stream(['--age-identity', key]);
+    await crash(s);
+    const more = await s.put(['--age-recipient', otherRecipient]);
+    assert.equal(more.code, 7, more.stderr);
+    assert.match(more.stderr, /it was encrypted to other age recipients/);
+    const resumed = await s.put();
+    assert.equal(resumed.code, 0, resumed.stderr);
+    await expectRestored(s);
+  });
+
+  test('put given only recipients cannot open its file key: it starts over, says how to make it resumable', async () => {
+    const s = stream(['--age-recipient', recipient]);
+    await crash(s);
+    const again = await s.put();
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stderr, /cannot be resumed: this put has only public keys.*--age-identity FILE.*starting it over/);
+    assert.doesNotMatch(again.stderr, /resuming/);
+    await expectRestored(s);
+  });
+
+  test('the store copy of the journal is an age file (hashes never in clear) and lets another machine resume', async () => {
+    const s = stream(['--age-identity', key]);
+    const machineA = file(`state-a-${s.name}`);
+    const child = spawn(process.execPath, [BIN, ...putArgs(s.name), '--age-identity', key], {
+      env: { ...process.env, S3DUCT_STATE_DIR: machineA },
+      stdio: ['pipe', 'ignore', 'pipe'],
+    });
+    let err = '';
+    child.stderr.on('data', (d) => (err += d));
+    child.stdin.on('error', () => {});
+    const closed = new Promise((r) => child.on('close', r));
+    child.stdin.write(DATA.subarray(0, 3 * CHUNK + 10)); // then the producer stalls
+    const deadline = Date.now() + 20_000;
+    while (journalChunks(machineA) < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    child.kill('SIGINT'); // the store copy is written at an interruption
+    assert.equal(await closed, 6, err);
+
+    const copy = readFileSync(s.resumeObject);
+    assert.ok(copy.subarray(0, 22).equals(Buffer.from('age-encryption.org/v1\n')), 'store copy is not an age file');
+    assert.equal(copy.includes(Buffer.from('s3duct-resume')), false, 'journal readable without the key');
+    const opened = execFileSync('/usr/bin/age', ['-d', '-i', key, s.resumeObject]).toString();
+    assert.match(opened.split('\n')[0]!, /"journal":"s3duct-resume"/);
+
+    const partial = await s.get(['--partial']);
+    assert.equal(partial.code, 0, partial.stderr);
+    assert.match(partial.stderr, /PARTIAL/);
+    assert.ok(DATA.subarray(0, partial.stdout.length).equals(partial.stdout) && partial.stdout.length >= 2 * CHUNK, 'partial prefix differs');
+
+    const machineB = file(`state-b-${s.name}`);
+    const resumed = await s.put([], {}, machineB);
+    assert.equal(resumed.code, 0, resumed.stderr);
+    assert.match(resumed.stderr, /resuming the interrupted put/);
+    await expectRestored(s);
+  });
+});
