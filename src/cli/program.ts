@@ -118,7 +118,7 @@ export function buildProgram(): Command {
   const del = addProfileOptions(addStoreOptions(new Command('delete')))
     .alias('rm')
     .description("delete a stream: its manifest, chunks, and whatever interrupted puts left for it")
-    .argument('[stream]', 'stream name, or id (s3d-...) for private names (or --name)')
+    .argument('[stream]', 'stream name, or id (s3d-...); a private name must have one version (or --name)')
     .option('-n, --name <name>', 'stream name')
     .option('-y, --yes', 'do not ask for confirmation (required when not on a terminal)')
     .option('--dry-run', 'print what would be deleted and stop')

@@ -8,7 +8,8 @@ import { streamStateStem } from '../resume/state-dir.js';
 import { isPrivateId } from '../format/private-id.js';
 import type { IncompleteUpload, ObjectInfo, Store } from '../store/store.js';
 import { formatBytes } from '../units.js';
-import { openTarget, type TargetOptions } from './target.js';
+import { listPrivateStreams } from './stream-resolve.js';
+import { openTarget, type Target, type TargetOptions } from './target.js';
 import { streamNameFrom } from './thaw-flow.js';
 
 export interface DeleteOptions extends TargetOptions {
@@ -90,13 +91,25 @@ async function confirm(question: string): Promise<boolean> {
   }
 }
 
+/**
+ * The one version of a private name. delete never guesses among several: deleting the
+ * newest would surprise as much as deleting all, so it names the ids to choose from.
+ */
+async function onlyVersionOf(target: Target, name: string): Promise<string> {
+  const ids: string[] = [];
+  for await (const e of listPrivateStreams(target.store, target.prefix, target.protection)) if (e.kind === 'stream' && e.manifest.name === name) ids.push(e.id);
+  if (!ids.length) throw notFoundError(`no stream named "${name}" at ${target.store.location} (an unfinished put has no name yet: delete it by its id, shown by list)`);
+  if (ids.length > 1) throw usageError(`"${name}" has ${ids.length} versions (${ids.join(', ')}); delete takes one of these ids`);
+  return ids[0]!;
+}
+
 export async function deleteCommand(arg: string | undefined, o: DeleteOptions): Promise<void> {
-  const name = validateStreamName(streamNameFrom(arg, o.name, 'delete'));
-  // The store from a profile or the flags. No manifest is opened: a stream is deleted by its
-  // object key, which is its name, or its id under private names.
-  const { store, prefix, privateNames } = await openTarget(o, 'read');
-  if (privateNames && !isPrivateId(name))
-    throw usageError(`with private names, delete takes a stream id (s3d-…, shown by list), not a name: a name may have several versions`);
+  const ref = streamNameFrom(arg, o.name, 'delete');
+  // The store from a profile or the flags. A stream is deleted by its object key: its name, or
+  // its id under private names; only a private name needs manifests opened (and the key).
+  const target = await openTarget(o, 'read');
+  const { store, prefix, privateNames } = target;
+  const name = privateNames && !isPrivateId(ref) ? await onlyVersionOf(target, ref) : validateStreamName(ref);
   // The same per-machine state a put of this stream uses: its journal and its lock. Holding
   // the lock from planning to the end, a put of this stream on this machine cannot run (and
   // add objects) under the delete; a dry run changes nothing and takes no lock.

@@ -95,6 +95,23 @@ describe('profiles (local store)', () => {
     oneLineError(await cli(['get', 'host1/nightly', '--password-env', 'PW']), 5, /no stream named "host1\/nightly"/);
   });
 
+  test('delete NAME removes the only version of a name; with several it names the ids and deletes nothing', async () => {
+    const put = async (name: string) => summaryOf(await cli(['put', '--name', name, '--password-env', 'PW', '--summary', 'json'], 'x')).id as string;
+    const once = await put('del/once');
+    const twice = [await put('del/twice'), await put('del/twice')];
+    const del = await cli(['delete', 'del/once', '--password-env', 'PW', '--yes']);
+    ok(del);
+    assert.match(del.stdout.toString(), new RegExp(`^deleted stream "${once}"`));
+    assert.equal(existsSync(path.join(store, once)), false);
+    oneLineError(await cli(['delete', 'del/once', '--password-env', 'PW', '--yes']), 5, /no stream named "del\/once"/);
+    const refused = await cli(['delete', 'del/twice', '--password-env', 'PW', '--yes']);
+    oneLineError(refused, 3, /"del\/twice" has 2 versions .*; delete takes one of these ids/);
+    for (const id of twice) {
+      assert.match(refused.stderr, new RegExp(id));
+      assert.ok(existsSync(path.join(store, id, 'manifest')), 'a version was deleted');
+    }
+  });
+
   test('password from the first line of stdin (get, and put FILE); put from stdin refuses it', async () => {
     const r = await cli(['get', 'host1/daily', '--password-stdin', '--summary', 'none'], 'correct horse\nignored\n');
     ok(r);
