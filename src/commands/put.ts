@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 import { parseWorkers } from '../cli/common-options.js';
 import { canUnwrapAge } from '../crypto/age-keys.js';
+import { looksLikeAge } from '../crypto/age-payload.js';
 import { codecForPut, protectionKeyId, type StreamCodec } from '../crypto/stream-codec.js';
 import { conflictError, usageError } from '../errors.js';
 import { StreamLayout, validateStreamName } from '../format/layout.js';
@@ -155,7 +156,8 @@ async function resumablePut(p: PutPlan): Promise<{ manifest: Manifest; id: strin
   }
   // Private names: the store copy sits under an id only the local journal knows, so only a
   // local journal can be resumed (a new id would never find an old copy).
-  const interrupted = restart || (p.privateNames && !interruptedHere) ? null : await loadInterrupted(store, layout, protection, interruptedHere);
+  const interrupted =
+    restart || (p.privateNames && !interruptedHere) ? null : await loadInterrupted(store, layout, protection, interruptedHere).catch(refusedResume(name));
   if (interrupted) {
     const why = resumeMismatch(interrupted.header, identity);
     if (why) throw conflictError(`an interrupted put of "${name}" exists, but ${why}; rerun with its settings to resume it, or pass --restart to discard it`);
@@ -163,10 +165,7 @@ async function resumablePut(p: PutPlan): Promise<{ manifest: Manifest; id: strin
   // A new stream gets a new id unless the id is already its object key (private names): an
   // id must never name two different streams, or their chunks would authenticate for each other.
   const streamId = interrupted ? Buffer.from(interrupted.header.streamId, 'hex') : p.privateNames ? candidateId : randomBytes(16);
-  const codec = await codecForPut(protection, streamId, interrupted ? journalAgeHeader(interrupted.header) : undefined).catch((e) => {
-    if (!(e instanceof S3ductError && e.exitCode === ExitCode.auth)) throw e;
-    throw conflictError(`an interrupted put of "${name}" exists, but this put's age identities or passphrase do not open its file key; rerun with them to resume it, or pass --restart to discard it`);
-  });
+  const codec = await codecForPut(protection, streamId, interrupted ? journalAgeHeader(interrupted.header) : undefined).catch(refusedResume(name));
   if (interrupted) warn(`resuming the interrupted put of "${name}": ${interrupted.chunks.length} chunks already stored; re-reading the input to check them`);
   const journal = new ResumeJournal(store, layout, local);
   await journal.begin(interrupted?.header ?? newJournalHeader(streamId, identity, p.storageClass, codec), interrupted?.chunks ?? []);
@@ -241,6 +240,15 @@ function newJournalHeader(streamId: Buffer, identity: PutIdentity, storageClass:
   };
 }
 
+/** An interrupted put whose journal or file key this put's key cannot open is another key's
+ *  put: refused like any other mismatch (exit 7), not reported as this put's wrong key. */
+function refusedResume(name: string): (e: unknown) => never {
+  return (e) => {
+    if (!(e instanceof S3ductError && (e.exitCode === ExitCode.auth || e.exitCode === ExitCode.usage))) throw e;
+    throw conflictError(`an interrupted put of "${name}" exists, but this put's key does not open it (${e.message}); rerun with its key to resume it, or pass --restart to discard it`);
+  };
+}
+
 /**
  * An interrupted age put continues under its own file key, which only its identities (or
  * passphrase) unwrap from the recorded header; s3duct never writes a file key down. When this
@@ -249,15 +257,25 @@ function newJournalHeader(streamId: Buffer, identity: PutIdentity, storageClass:
  */
 async function cannotContinueAge(p: PutPlan, layout: StreamLayout, mine: Journal | null): Promise<boolean> {
   if (p.protection.mode !== 'age') return false;
+  // Another mode's interrupted put is not this function's: the resume refuses it (exit 7).
+  if (!(mine ? mine.header.encryption === 'age' : !p.privateNames && (await storeJournalIsAge(p.store, layout)))) return false;
   const why = !canUnwrapAge(p.protection.keys)
     ? 'this put has only public keys, which cannot open the file key its chunks were sealed with (put --age-identity FILE, or the passphrase, makes it resumable)'
     : mine && !mine.header.ageHeader
       ? 'its journal was written by an s3duct that did not record the age header'
       : null;
   if (!why) return false;
-  const exists = mine !== null || (!p.privateNames && (await p.store.head(layout.resume)) !== null);
-  if (exists) warn(`an interrupted age put of "${p.name}" cannot be resumed: ${why}; starting it over`);
-  return exists;
+  warn(`an interrupted age put of "${p.name}" cannot be resumed: ${why}; starting it over`);
+  return true;
+}
+
+async function storeJournalIsAge(store: Store, layout: StreamLayout): Promise<boolean> {
+  try {
+    return looksLikeAge(await store.get(layout.resume, { start: 0, end: 64 }));
+  } catch (e) {
+    if (e instanceof S3ductError && e.exitCode === ExitCode.notFound) return false;
+    throw e;
+  }
 }
 
 /** First SIGINT/SIGTERM: stop reading input and let stored chunks be journaled; second: exit now. */

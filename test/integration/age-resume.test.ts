@@ -4,7 +4,7 @@ import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { journalChunks } from '../helpers/journal.js';
-import { BIN, runCli, tempDir, testBytes } from '../helpers/cli.js';
+import { BIN, KEY_HEX, OTHER_KEY_HEX, runCli, tempDir, testBytes } from '../helpers/cli.js';
 
 const CHUNK = 64 * 1024;
 const DATA = testBytes(5 * CHUNK + 333, 91); // 6 chunks
@@ -46,6 +46,20 @@ describe('resuming an interrupted age put (local store)', () => {
     assert.equal(r.code, -1, `expected SIGKILL, got ${r.code}: ${r.stderr}`);
   }
 
+  /** A put interrupted by SIGINT after two chunks, which leaves the store copy of its journal. */
+  async function interrupt(args: string[], stateDir: string) {
+    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, S3DUCT_STATE_DIR: stateDir }, stdio: ['pipe', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (d) => (err += d));
+    child.stdin.on('error', () => {});
+    const closed = new Promise((r) => child.on('close', r));
+    child.stdin.write(DATA.subarray(0, 3 * CHUNK + 10)); // then the producer stalls
+    const deadline = Date.now() + 20_000;
+    while (journalChunks(stateDir) < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    child.kill('SIGINT');
+    assert.equal(await closed, 6, err);
+  }
+
   async function expectRestored(s: ReturnType<typeof stream>) {
     const r = await s.get();
     assert.equal(r.code, 0, r.stderr);
@@ -77,7 +91,7 @@ describe('resuming an interrupted age put (local store)', () => {
     await crash(s);
     const wrong = await s.put([], { PW: 'not it' });
     assert.equal(wrong.code, 7, wrong.stderr);
-    assert.match(wrong.stderr, /interrupted put .* do not open its file key; rerun with them to resume it, or pass --restart/);
+    assert.match(wrong.stderr, /interrupted put .* this put's key does not open it .*wrong passphrase.*; rerun with its key to resume it, or pass --restart/);
     assert.equal(wrong.stderr.trim().split('\n').length, 1, wrong.stderr);
     const resumed = await s.put([], { PW });
     assert.equal(resumed.code, 0, resumed.stderr);
@@ -98,6 +112,22 @@ describe('resuming an interrupted age put (local store)', () => {
     await expectRestored(s);
   });
 
+  test('an interrupted put under --key is never discarded by an age put, nor opened by another key (exit 7)', async () => {
+    const s = stream([]);
+    const aes = (hex: string) => ['--key', `hex:${hex}`];
+    await interrupt([...putArgs(s.name), ...aes(KEY_HEX)], file(`state-a-${s.name}`));
+    const elsewhere = file(`state-b-${s.name}`);
+    for (const other of [['--age-recipient', recipient], ['--age-identity', key], aes(OTHER_KEY_HEX)]) {
+      const r = await s.put(other, {}, elsewhere);
+      assert.equal(r.code, 7, r.stderr);
+      assert.match(r.stderr, /an interrupted put of .* exists, but .*; rerun with its key to resume it, or pass --restart/);
+      assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    }
+    const resumed = await s.put(aes(KEY_HEX), {}, elsewhere);
+    assert.equal(resumed.code, 0, resumed.stderr);
+    assert.match(resumed.stderr, /resuming the interrupted put/);
+  });
+
   test('put given only recipients cannot open its file key: it starts over, says how to make it resumable', async () => {
     const s = stream(['--age-recipient', recipient]);
     await crash(s);
@@ -110,21 +140,7 @@ describe('resuming an interrupted age put (local store)', () => {
 
   test('the store copy of the journal is an age file (hashes never in clear) and lets another machine resume', async () => {
     const s = stream(['--age-identity', key]);
-    const machineA = file(`state-a-${s.name}`);
-    const child = spawn(process.execPath, [BIN, ...putArgs(s.name), '--age-identity', key], {
-      env: { ...process.env, S3DUCT_STATE_DIR: machineA },
-      stdio: ['pipe', 'ignore', 'pipe'],
-    });
-    let err = '';
-    child.stderr.on('data', (d) => (err += d));
-    child.stdin.on('error', () => {});
-    const closed = new Promise((r) => child.on('close', r));
-    child.stdin.write(DATA.subarray(0, 3 * CHUNK + 10)); // then the producer stalls
-    const deadline = Date.now() + 20_000;
-    while (journalChunks(machineA) < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    child.kill('SIGINT'); // the store copy is written at an interruption
-    assert.equal(await closed, 6, err);
-
+    await interrupt([...putArgs(s.name), '--age-identity', key], file(`state-a-${s.name}`));
     const copy = readFileSync(s.resumeObject);
     assert.ok(copy.subarray(0, 22).equals(Buffer.from('age-encryption.org/v1\n')), 'store copy is not an age file');
     assert.equal(copy.includes(Buffer.from('s3duct-resume')), false, 'journal readable without the key');
