@@ -48,9 +48,11 @@ function checkIdentity(l: Line): string {
 
 const X25519_OR_PQ = /^age1(pq1)?[02-9ac-hj-np-z]+$/;
 
+/** A bad recipient is never echoed: what was typed there may be a secret (an identity, a
+ *  password), and even a few of its characters must not reach a terminal or a log. */
 function checkRecipient(l: Line): string {
-  const shown = l.text.length > 24 ? `${l.text.slice(0, 20)}…` : l.text;
-  const invalid = () => usageError(`${l.where}: "${shown}" is not a valid age recipient (expected age1… or age1pq1…)`);
+  const invalid = () => usageError(`${l.where}: not a valid age recipient (expected age1… or age1pq1…)`);
+  if (/^AGE-SECRET-KEY-/i.test(l.text)) throw usageError(`${l.where}: this is an age identity (a secret key), not a recipient; give its file with --age-identity`);
   if (!X25519_OR_PQ.test(l.text)) {
     unsupported(l);
     throw invalid();

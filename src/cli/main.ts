@@ -1,14 +1,26 @@
 import { CommanderError } from 'commander';
 import { ExitCode, QuietExit, S3ductError } from '../errors.js';
+import type { Command } from 'commander';
 import { buildProgram } from './program.js';
+
+function forEachCommand(c: Command, f: (c: Command) => void): void {
+  f(c);
+  for (const sub of c.commands) forEachCommand(sub, f);
+}
+
+/** commander's parse errors in the one-line form of every other error. */
+function oneLineUsage(message: string): string {
+  const text = message.replace(/^error: /, '').split('\n').map((l) => l.trim()).filter(Boolean).join(' ');
+  return `s3duct: ${text} (see --help)\n`;
+}
 
 /** Runs the CLI: user errors become one line on stderr and an exit code from the table;
  *  only unexpected failures show a stack trace, and only with --verbose or S3DUCT_DEBUG. */
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
-  program.exitOverride();
-  program.configureOutput({ writeErr: (s) => process.stderr.write(s) });
-  for (const c of program.commands) c.exitOverride();
+  forEachCommand(program, (c) =>
+    c.exitOverride().configureOutput({ writeErr: (s) => process.stderr.write(s), outputError: (s, write) => write(oneLineUsage(s)) }),
+  );
   // `s3duct --help | head`: a reader that stops early is not worth a stack trace. Commands
   // that stream data (get) watch stdout themselves and fail with their own message.
   process.stdout.on('error', (e: NodeJS.ErrnoException) => {
@@ -22,7 +34,9 @@ export async function main(argv: string[]): Promise<number> {
     return ExitCode.ok;
   } catch (e: any) {
     if (e instanceof CommanderError) {
-      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return ExitCode.ok;
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version') return ExitCode.ok;
+      // Help shown because no subcommand was given is a usage error, not a success.
+      if (e.code === 'commander.help') return e.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
       return ExitCode.usage; // commander already printed the message
     }
     if (e instanceof QuietExit) return e.exitCode;

@@ -2,6 +2,7 @@ import { Argument, Command, Option } from 'commander';
 import { EXIT_CODE_TABLE } from '../errors.js';
 import { addAgeOptions, addDownloadWorkersOption, addKeyOption, addProfileOptions, addStoreOptions, addSummaryOption, collect, envKeyYieldsToAge } from './common-options.js';
 import { addThawOptions, optionsFromEnv } from './thaw-options.js';
+import type { SummaryFormat } from '../ui/summary.js';
 
 export const VERSION = '0.1.0';
 
@@ -12,14 +13,19 @@ const exitCodeHelp = () => '\nExit codes:\n' + EXIT_CODE_TABLE.map(([c, d]) => `
  * The command definitions: parsing and dispatch only. Each action imports its command module
  * on use, so `--help` and light commands do not load the S3 SDK or crypto pipeline.
  */
+/** -q silences progress and the text summary; a summary asked for as JSON is output a script wants. */
+function reporting(opts: { summary: SummaryFormat }, cmd: Command): { progress: boolean; summary: SummaryFormat } {
+  const quiet = !!cmd.optsWithGlobals().quiet;
+  return { progress: !quiet, summary: quiet && opts.summary === 'text' ? 'none' : opts.summary };
+}
+
 export function buildProgram(): Command {
   const program = new Command('s3duct')
     .description('Encrypted, chunked, resumable, integrity-chained backups streamed to S3-compatible storage')
     .version(VERSION, '-V, --version')
     .option('-q, --quiet', 'no progress output or success lines (errors are still shown)')
     .option('-v, --verbose', 'more detail on errors')
-    .addHelpText('after', exitCodeHelp)
-    .showHelpAfterError('(run with --help for usage)');
+    .addHelpText('after', exitCodeHelp);
 
   const put = addProfileOptions(addSummaryOption(addAgeOptions(addKeyOption(addStoreOptions(new Command('put'))), 'put')))
     .description('read stdin (or FILE, or a block device) and store it as an encrypted, chunked stream')
@@ -39,7 +45,7 @@ export function buildProgram(): Command {
     .addHelpText('after', exitCodeHelp)
     .action(async (file, opts, cmd) => {
       const { putCommand } = await import('../commands/put.js');
-      await putCommand(file, { ...envKeyYieldsToAge(opts, cmd), progress: !cmd.optsWithGlobals().quiet });
+      await putCommand(file, { ...envKeyYieldsToAge(opts, cmd), ...reporting(opts, cmd) });
     });
 
   const get = addDownloadWorkersOption(addProfileOptions(addSummaryOption(addAgeOptions(addKeyOption(addStoreOptions(new Command('get'))), 'get'))))
@@ -55,7 +61,7 @@ export function buildProgram(): Command {
     .addHelpText('after', exitCodeHelp)
     .action(async (stream, dir, opts, cmd) => {
       const { getCommand } = await import('../commands/get.js');
-      await getCommand(stream, dir, { ...envKeyYieldsToAge(opts, cmd), thaw: opts, fromEnv: optionsFromEnv(cmd), progress: !cmd.optsWithGlobals().quiet });
+      await getCommand(stream, dir, { ...envKeyYieldsToAge(opts, cmd), thaw: opts, fromEnv: optionsFromEnv(cmd), ...reporting(opts, cmd) });
     });
   addThawOptions(get);
 

@@ -5,7 +5,7 @@ import { conflictError, usageError } from '../errors.js';
 import { getStream, prefetchRanges, type RangedObject } from '../pipeline/get-stream.js';
 import { createProgress } from '../ui/progress.js';
 import { printSummary, type SummaryFormat } from '../ui/summary.js';
-import { openOutput } from './output-sink.js';
+import { intoOutput } from './output-sink.js';
 import { StreamLayout, validateStreamName } from '../format/layout.js';
 import type { Manifest } from '../format/manifest.js';
 import { isPrivateId } from '../format/private-id.js';
@@ -71,24 +71,21 @@ export async function getCommand(ref: string | undefined, dir: string | undefine
   // Before a byte is written: a cold chunk found mid-stream would leave a torn output.
   const watch = await ensureReadable({ store, layout, manifest }, o);
   const outFile = dir === undefined ? o.output : o.output !== undefined ? path.resolve(dir, o.output) : await originalPath(dir, manifest);
-  const output = await openOutput(outFile);
   const progress = await createProgress({ verb: 'get', enabled: o.progress, totalBytes: manifest.stream.size });
   try {
-    await getStream({
-      store: watch ? gatedStore(store, layout, manifest, watch) : store,
-      layout,
-      manifest,
-      codec,
-      sink: output.sink,
-      concurrency: workers,
-      rangeSize: RANGE_SIZE,
-      onWritten: (n) => progress.advance(n),
-      partial,
-    });
-    await output.commit();
-  } catch (e) {
-    await output.discard();
-    throw e;
+    await intoOutput(outFile, (sink) =>
+      getStream({
+        store: watch ? gatedStore(store, layout, manifest, watch) : store,
+        layout,
+        manifest,
+        codec,
+        sink,
+        concurrency: workers,
+        rangeSize: RANGE_SIZE,
+        onWritten: (n) => progress.advance(n),
+        partial,
+      }),
+    );
   } finally {
     progress.stop();
   }
@@ -138,19 +135,20 @@ async function rawLayout(t: Target, ref: string): Promise<StreamLayout> {
  */
 async function rawDownload(store: Store, layout: StreamLayout, file: string | undefined, workers: number): Promise<void> {
   const objects: RangedObject<null>[] = [];
-  for await (const o of store.list(layout.chunksDir)) objects.push({ key: o.key, size: o.size, tag: null });
+  for await (const o of store.list(layout.chunksDir)) {
+    // Without the key the manifest cannot say how many chunks there are: the listing must at
+    // least run from chunk 0 without a gap, or the copy would silently lack a chunk.
+    if (o.key !== layout.chunk(objects.length)) throw notFoundError(`stream "${layout.stream}": chunk ${objects.length} is missing at ${store.location}; the stream is damaged`);
+    objects.push({ key: o.key, size: o.size, tag: null });
+  }
   if (!objects.length) throw notFoundError(`no chunks for stream "${layout.stream}" at ${store.location}`);
-  const output = await openOutput(file);
-  try {
+  if (!(await store.head(layout.manifest))) throw notFoundError(`stream "${layout.stream}" has no manifest at ${store.location}: its put never finished`);
+  await intoOutput(file, async (sink) => {
     for await (const piece of prefetchRanges(store, objects, RANGE_SIZE, workers)) {
-      await output.sink.write(piece.bytes);
+      await sink.write(piece.bytes);
       piece.release();
     }
-    await output.commit();
-  } catch (e) {
-    await output.discard();
-    throw e;
-  }
+  });
 }
 
 /**

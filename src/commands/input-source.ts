@@ -1,7 +1,7 @@
 import { createReadStream, fstatSync, readFileSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-import { usageError } from '../errors.js';
+import { S3ductError, usageError } from '../errors.js';
 import type { SourceInfo } from '../format/manifest.js';
 import { ByteReader } from '../pipeline/byte-reader.js';
 import { PositionalInput, type ChunkInput } from '../pipeline/chunk-input.js';
@@ -47,7 +47,9 @@ export async function openInput(file: string | undefined): Promise<InputSource> 
     let expectedSize: number | undefined;
     try {
       const st = fstatSync(0);
-      if (st.isFile()) {
+      if (st.isDirectory()) throw usageError('standard input is a directory: archive it first, e.g. tar c DIR | s3duct put --name …');
+      // A file of size 0 may still have content (/proc, /sys, some FUSE files): read to its end.
+      if (st.isFile() && st.size > 0) {
         // `s3duct put < file`: read at offsets like a named file, with the same size check.
         const base = stdinOffset();
         if (base !== undefined) {
@@ -56,7 +58,8 @@ export async function openInput(file: string | undefined): Promise<InputSource> 
         }
         expectedSize = st.size;
       }
-    } catch {
+    } catch (e) {
+      if (e instanceof S3ductError) throw e;
       /* stdin closed: read() reports end of input */
     }
     return streamed(process.stdin, { kind: 'stdin' }, expectedSize);
@@ -76,7 +79,10 @@ export async function openInput(file: string | undefined): Promise<InputSource> 
     return positional(new PositionalInput(file, size), { kind: 'device', fileName, size }, () => blockDeviceSize(file));
   }
   if (!st.isFile()) return streamed(data(), { kind: 'file', fileName }); // a fifo or character device: size unknown
-  const info: SourceInfo = { kind: 'file', fileName, size: st.size, mtime: st.mtime.toISOString() };
+  const mtime = st.mtime.toISOString();
+  // Size 0 proves nothing: /proc and /sys files say 0 and have content. Read to the end.
+  if (st.size === 0) return streamed(data(), { kind: 'file', fileName, mtime });
+  const info: SourceInfo = { kind: 'file', fileName, size: st.size, mtime };
   return positional(new PositionalInput(file, st.size), info, async () => (await fs.stat(file)).size);
 }
 

@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
+import { constants as fsConstants, rmSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
-import { failure } from '../errors.js';
+import { ExitCode, failure, usageError } from '../errors.js';
+import { warn } from '../ui/log.js';
 import type { Sink } from '../pipeline/get-stream.js';
 
 export interface OutputTarget {
@@ -9,38 +11,97 @@ export interface OutputTarget {
   commit(): Promise<void>;
   /** Removes what was written, so a failed restore is never mistaken for a complete one. */
   discard(): Promise<void>;
+  /** discard() for a process about to exit on a signal: no await will run any more. */
+  discardNow(): void;
 }
 
-/** stdout, or a file written under a temporary name and renamed once verified. */
-export async function openOutput(file: string | undefined): Promise<OutputTarget> {
-  if (file === undefined || file === '-') return stdoutTarget();
-  const st = await fs.stat(file).catch(() => null);
-  if (st && !st.isFile()) {
-    // A device (or fifo) is written in place: there is no rename for it.
-    const fh = await fs.open(file, 'r+');
-    return {
-      sink: { write: async (b) => void (await fh.write(b)) },
-      commit: async () => {
-        await fh.sync();
-        await fh.close();
-      },
-      discard: async () => void (await fh.close().catch(() => {})),
-    };
+const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
+/**
+ * Fills the output and makes it final only once `fill` has completed (and verified) it. On an
+ * error, or a signal (exit 6), a file's partial content is removed first: restored plaintext
+ * is never left behind under a name that could pass for the restore.
+ */
+export async function intoOutput(file: string | undefined, fill: (sink: Sink) => Promise<void>): Promise<void> {
+  const output = await openOutput(file);
+  const onSignal = (sig: NodeJS.Signals) => {
+    output.discardNow();
+    warn(`interrupted by ${sig}: the restore is incomplete${file === undefined || file === '-' ? '' : `; nothing was left at ${file}`}`);
+    process.exit(ExitCode.interrupted);
+  };
+  for (const s of SIGNALS) process.on(s, onSignal);
+  try {
+    await fill(output.sink);
+    await output.commit();
+  } catch (e) {
+    await output.discard();
+    throw e;
+  } finally {
+    for (const s of SIGNALS) process.off(s, onSignal);
   }
-  const tmp = `${file}.s3duct-partial-${randomBytes(4).toString('hex')}`;
-  const fh = await fs.open(tmp, 'wx', 0o600);
+}
+
+const code = (e: any) => e?.code ?? e?.message ?? String(e);
+
+/**
+ * stdout; a device or fifo, written in place; or a regular file, written under a temporary
+ * name beside it and renamed once verified. A symlink is followed first: the rename replaces
+ * the file it points to, never the link (nor a link like /dev/stdout).
+ */
+async function openOutput(file: string | undefined): Promise<OutputTarget> {
+  if (file === undefined || file === '-') return stdoutTarget();
+  if (file === '') throw usageError('--output needs a file name');
+  const st = await fs.stat(file).catch(() => null);
+  if (st?.isDirectory()) throw usageError(`--output ${file} is a directory (to restore into a directory under the original name: s3duct get NAME DIR)`);
+  if (st && !st.isFile()) return deviceTarget(file, st.isBlockDevice());
+  if (!st && (await fs.lstat(file).catch(() => null))?.isSymbolicLink()) throw usageError(`--output ${file} is a symlink to nothing`);
+  const real = st ? await fs.realpath(file) : file;
+  const tmp = `${real}.s3duct-partial-${randomBytes(4).toString('hex')}`;
+  const fh = await fs.open(tmp, 'wx', 0o600).catch((e) => {
+    throw usageError(`cannot create --output ${file}: ${code(e) === 'ENOENT' ? 'no such directory' : code(e)}`);
+  });
+  let gone = false;
   return {
-    sink: { write: async (b) => void (await fh.write(b)) },
+    sink: { write: (b) => writeAll(fh, b, file) },
     async commit() {
       await fh.sync();
       await fh.close();
-      await fs.rename(tmp, file);
+      await fs.rename(tmp, real);
     },
     async discard() {
       await fh.close().catch(() => {});
       await fs.rm(tmp, { force: true });
     },
+    discardNow() {
+      if (!gone) rmSync(tmp, { force: true });
+      gone = true;
+    },
   };
+}
+
+/** A device or fifo: written in place (there is no rename for it), and synced only if a disk. */
+async function deviceTarget(file: string, isDisk: boolean): Promise<OutputTarget> {
+  const fh = await fs.open(file, fsConstants.O_WRONLY).catch((e) => {
+    throw usageError(`cannot open --output ${file}: ${code(e)}`);
+  });
+  return {
+    sink: { write: (b) => writeAll(fh, b, file) },
+    commit: async () => {
+      if (isDisk) await fh.sync();
+      await fh.close();
+    },
+    discard: async () => void (await fh.close().catch(() => {})),
+    discardNow: () => {},
+  };
+}
+
+async function writeAll(fh: fs.FileHandle, b: Buffer, file: string): Promise<void> {
+  try {
+    // A fifo may take less than asked in one write.
+    for (let done = 0; done < b.length; ) done += (await fh.write(b, done, b.length - done)).bytesWritten;
+  } catch (e) {
+    throw failure(`cannot write --output ${file}: ${code(e)}`);
+  }
 }
 
 function stdoutTarget(): OutputTarget {
@@ -60,5 +121,6 @@ function stdoutTarget(): OutputTarget {
     sink: { write },
     commit: () => new Promise<void>((resolve) => process.stdout.write('', () => resolve())),
     discard: async () => {},
+    discardNow: () => {},
   };
 }

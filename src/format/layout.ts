@@ -11,10 +11,14 @@ const SEGMENT = /^[A-Za-z0-9][A-Za-z0-9._@=+,-]*$/;
 export function validateStreamName(name: string): string {
   if (!name) throw usageError('stream name is empty');
   if (name.length > 512) throw usageError('stream name is longer than 512 characters');
+  // JSON quoting: a name with a newline or escape sequence must not break the one-line error.
+  const shown = JSON.stringify(name);
   for (const seg of name.split('/')) {
     if (!SEGMENT.test(seg))
-      throw usageError(`invalid stream name "${name}": each /-separated part must start with a letter or digit and use only letters, digits and . _ @ = + , -`);
-    if (RESERVED.has(seg)) throw usageError(`invalid stream name "${name}": "${seg}" is reserved`);
+      throw usageError(`invalid stream name ${shown}: each /-separated part must start with a letter or digit and use only letters, digits and . _ @ = + , -`);
+    if (RESERVED.has(seg)) throw usageError(`invalid stream name ${shown}: "${seg}" is reserved`);
+    // A part is a directory or file name on a local store: most file systems stop at 255 bytes.
+    if (seg.length > 255) throw usageError(`invalid stream name: a /-separated part is longer than 255 characters`);
   }
   return name;
 }

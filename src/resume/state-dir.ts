@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import * as path from 'node:path';
+import { failure } from '../errors.js';
 
 /** The user's state directory for s3duct: $S3DUCT_STATE_DIR, else $XDG_STATE_HOME/s3duct,
  *  else ~/.local/state/s3duct. Created 0700: journals hold plaintext hashes. */
@@ -9,7 +10,11 @@ export function stateDir(): string {
   const dir =
     process.env.S3DUCT_STATE_DIR ||
     path.join(process.env.XDG_STATE_HOME || path.join(homedir(), '.local', 'state'), 's3duct');
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+  } catch (e: any) {
+    throw failure(`cannot use the state directory ${dir} (resume journals live there; S3DUCT_STATE_DIR moves it): ${e?.code ?? e?.message}`);
+  }
   return dir;
 }
 

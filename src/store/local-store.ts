@@ -26,19 +26,23 @@ export class LocalStore implements Store {
 
   async put(key: string, body: AsyncIterable<Buffer>, opts: PutOptions = {}): Promise<PutResult> {
     const target = this.file(key);
-    await fs.mkdir(path.dirname(target), { recursive: true });
     const tmp = `${target}${PARTIAL}${randomBytes(6).toString('hex')}`;
-    const fh = await fs.open(tmp, 'w', 0o600);
+    // The store's own trouble (ENOSPC, EACCES, a read-only disk) in one line: exit 1, put resumes.
+    const io = <T>(p: Promise<T>) =>
+      p.catch((e) => {
+        throw failure(`${this.location}: cannot write ${key}: ${e?.code ?? e?.message}`);
+      });
+    const fh = await io(fs.mkdir(path.dirname(target), { recursive: true }).then(() => fs.open(tmp, 'w', 0o600)));
     let size = 0;
     try {
       for await (const piece of body) {
-        await fh.write(piece);
+        await io(fh.write(piece));
         size += piece.length;
         opts.onAcked?.(piece.length);
       }
-      await fh.sync();
-      await fh.close();
-      await fs.rename(tmp, target);
+      await io(fh.sync());
+      await io(fh.close());
+      await io(fs.rename(tmp, target));
     } catch (e) {
       await fh.close().catch(() => {});
       await fs.rm(tmp, { force: true });
@@ -125,6 +129,9 @@ export class LocalStore implements Store {
     try {
       entries = await fs.readdir(prefix ? this.file(prefix.replace(/\/$/, '')) : this.root, { withFileTypes: true });
     } catch (e: any) {
+      // The store itself missing is a mistyped --store (as a missing bucket would be), not an empty store.
+      if (!prefix && e?.code === 'ENOENT') throw notFoundError(`${this.location}: no such directory`);
+      if (!prefix && e?.code === 'ENOTDIR') throw usageError(`${this.location} is not a directory`);
       if (e?.code === 'ENOENT' || e?.code === 'ENOTDIR') return;
       throw failure(`${this.location}: cannot list ${prefix || '/'}: ${e?.message ?? e}`);
     }

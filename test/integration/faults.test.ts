@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readdirSync } from 'node:fs';
+import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { KEY_HEX, runCli, tempDir, testBytes } from '../helpers/cli.js';
+import { BIN, KEY_HEX, runCli, tempDir, testBytes } from '../helpers/cli.js';
 import { serverEnv } from '../helpers/targets.js';
 import { startFaultProxy, type FaultProxy } from '../harness/fault-proxy.js';
 import { createBucket, s3Request, startMoto, type S3Server } from '../harness/servers.js';
@@ -99,5 +102,32 @@ describe('faults: stalls, lost answers, crashes between acknowledgement and jour
     assert.equal(r.code, 5, r.stderr);
     assert.match(r.stderr, /bucket does not exist/);
     assert.ok(p.requests().length <= 3, `expected no retries, saw ${p.requests().length} requests`);
+  });
+
+  test('SIGINT or SIGTERM during get --output: exit 6, one line, and no restored plaintext left on disk', async () => {
+    p.setFaults([]);
+    const name = 'signal/get';
+    const put = await runCli(['put', ...args(name), '--chunk-size', String(CHUNK)], { input: DATA, env: env() });
+    assert.equal(put.code, 0, put.stderr);
+    for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+      const out = path.join(state.dir, `restored-${sig}`);
+      const gate = p.hold({ op: 'GetObject', key: chunkKey(name, 3) });
+      const child = spawn(process.execPath, [BIN, 'get', ...args(name), '--output', out, '--download-workers', '1'], { env: { ...process.env, ...env() }, stdio: ['ignore', 'ignore', 'pipe'] });
+      let err = '';
+      child.stderr.on('data', (d) => (err += d));
+      const closed = new Promise<number | null>((r) => child.on('close', r));
+      await gate.waitHeld(1);
+      // Chunks 0 to 2 reach a temporary file while chunk 3 is held, before any rename.
+      const partial = () => readdirSync(state.dir).filter((f) => f.startsWith(`restored-${sig}.s3duct-partial-`));
+      for (const deadline = Date.now() + 10_000; !partial().length && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 20));
+      assert.equal(partial().length, 1, `no temporary output while chunk 3 is held: ${err}`);
+      child.kill(sig);
+      const code = await closed;
+      gate.release();
+      assert.equal(code, 6, err);
+      assert.match(err, new RegExp(`^s3duct: interrupted by ${sig}: the restore is incomplete; nothing was left at `));
+      assert.equal(err.trim().split('\n').length, 1, err);
+      assert.deepEqual(readdirSync(state.dir).filter((f) => f.startsWith(`restored-${sig}`)), [], 'a restored file or its temporary was left');
+    }
   });
 });
