@@ -1,3 +1,4 @@
+import { ExitCode } from '../errors.js';
 import { isArchiveClass } from '../format/storage-class.js';
 import type { ObjectInfo } from '../store/store.js';
 
@@ -57,8 +58,8 @@ export interface StreamStatus {
   readonly counts: Readonly<Record<ChunkStateKind, number>>;
   /** Earliest expiry of a restored copy: the stream stops being readable then. */
   readonly expiry?: Date;
-  /** head's exit code: 0 readable now, 2 not (yet) readable, 1 cannot tell or damaged. */
-  readonly exitCode: 0 | 1 | 2;
+  /** head's exit code: 0 readable now, 2 not (yet) readable, 5 a chunk missing (as get and verify say), 1 cannot tell. */
+  readonly exitCode: 0 | 1 | 2 | 5;
 }
 
 /**
@@ -81,7 +82,7 @@ export function aggregateStatus(chunks: readonly ChunkStatus[]): StreamStatus {
   const plural = total === 1 ? '' : 's';
   const of = (n: number) => `${n} of ${total} chunk${plural}`;
   const base = { ready, total, counts, expiry };
-  if (counts.missing) return { ...base, word: 'missing', exitCode: 1, line: `missing: ${of(counts.missing)} are not in the store; the stream is damaged` };
+  if (counts.missing) return { ...base, word: 'missing', exitCode: ExitCode.notFound, line: `missing: ${of(counts.missing)} are not in the store; the stream is damaged` };
   if (counts.unknown) return { ...base, word: 'unknown', exitCode: 1, line: `unknown: the state of ${of(counts.unknown)} could not be determined` };
   if (counts.archived) {
     const more = counts.restoring ? `, ${counts.restoring} restoring` : '';

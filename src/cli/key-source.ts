@@ -22,6 +22,7 @@ export function readKey(spec: string): Buffer {
     case 'hex':
       return fromHex(arg, '--key hex:');
     case 'env': {
+      if (!arg) throw usageError('--key env: needs the name of an environment variable, e.g. --key env:BACKUP_KEY');
       const v = process.env[arg];
       if (v === undefined || v === '') throw usageError(`--key env:${arg}: environment variable ${arg} is not set`);
       return fromHex(v, `--key env:${arg}`);

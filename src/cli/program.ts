@@ -38,7 +38,7 @@ export function buildProgram(): Command {
     .option('--upload-workers <n>', 'parallel part uploads: auto or a number', 'auto')
     .addOption(new Option('--storage-class <class>', 'storage class of the chunk objects (default: the profile\'s, else STANDARD)').env('S3DUCT_STORAGE_CLASS'))
     .option('--tag <key=value>', 'object tag on chunk objects (repeatable)', collect, [])
-    .option('--overwrite', 'replace an existing complete stream of the same name')
+    .option('--overwrite', 'replace an existing complete stream of the same name (the old one is gone once the new put starts)')
     .option('--restart', 'discard an interrupted put of this stream and start over')
     .option('--strict-resume', 'on resume, the input must match every chunk already stored (default)')
     .option('--no-strict-resume', 'on resume, a shorter or changed input discards the interrupted put instead of failing')
@@ -92,14 +92,14 @@ export function buildProgram(): Command {
       const { restoreCommand } = await import('../commands/restore.js');
       await restoreCommand(stream, { ...opts, progress: !cmd.optsWithGlobals().quiet });
     });
-  const list = addProfileOptions(addKeyOption(addStoreOptions(new Command('list'))))
+  const list = addProfileOptions(addAgeOptions(addKeyOption(addStoreOptions(new Command('list'))), 'get'))
     .alias('ls')
     .description('streams in the store (or under --prefix): name, size, chunks, created, class, archive status, encryption')
     .option('--json', 'one JSON array on stdout')
     .addHelpText('after', exitCodeHelp)
-    .action(async (opts) => {
+    .action(async (opts, cmd) => {
       const { listCommand } = await import('../commands/list.js');
-      await listCommand(opts);
+      await listCommand(envKeyYieldsToAge(opts, cmd));
     });
   program.addCommand(head);
   program.addCommand(restore);

@@ -48,7 +48,7 @@ export async function headCommand(arg: string | undefined, o: HeadOptions): Prom
       }) + '\n',
     );
   } else {
-    process.stdout.write(`${s.line}\n${manifest.name}: ${formatBytes(manifest.stream.size)} in ${s.total} chunks, created ${manifest.createdAt}\n`);
+    process.stdout.write(`${s.line}\n${manifest.name}: ${formatBytes(manifest.stream.size)} in ${s.total} chunk${s.total === 1 ? '' : 's'}, created ${manifest.createdAt}\n`);
   }
   if (s.exitCode !== 0) throw new QuietExit(s.exitCode);
 }

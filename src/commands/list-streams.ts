@@ -1,6 +1,7 @@
 import { chunkStateOf, type ChunkState } from '../archive/chunk-status.js';
 import { openManifest, type Protection } from '../crypto/stream-codec.js';
-import { S3ductError } from '../errors.js';
+import { ExitCode, S3ductError } from '../errors.js';
+import { looksLikeAge } from '../crypto/age-payload.js';
 import { MANIFEST_LEAF, StreamLayout } from '../format/layout.js';
 import type { EncryptionInfo, Manifest } from '../format/manifest.js';
 import { isArchiveClass } from '../format/storage-class.js';
@@ -67,27 +68,35 @@ export async function listStreams(store: Store, prefix: string, protection: Prot
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : (b.createdAt ?? '').localeCompare(a.createdAt ?? '')));
 }
 
+/** Whether the folder holds s3duct's chunks: someone else's "chunks/" folder is not ours. */
+async function holdsOurChunks(store: Store, layout: StreamLayout): Promise<boolean> {
+  const first = await store.head(layout.chunk(0));
+  return !!first && (first.contentType === undefined || first.contentType === CHUNK_CONTENT_TYPE);
+}
+
 async function readRow(store: Store, prefix: string, c: Candidate, protection: Protection): Promise<StreamRow | null> {
   const path = c.folder.slice(prefix.length, -1);
   const layout = new StreamLayout(prefix, path);
   if (!c.complete) {
-    // Someone else's "chunks/" folder is not ours: only our chunk object under our key says so.
-    const first = await store.head(layout.chunk(0));
-    const ours = first && (first.contentType === undefined || first.contentType === CHUNK_CONTENT_TYPE);
-    return ours ? { name: path, path, status: 'incomplete', encryption: 'none', note: 'put never finished; run the same put again to resume' } : null;
+    if (!(await holdsOurChunks(store, layout))) return null;
+    return { name: path, path, status: 'incomplete', encryption: 'none', note: 'put never finished; run the same put again to resume' };
   }
   const bytes = await store.get(layout.manifest);
-  const sealed = bytes.subarray(0, 4).toString('latin1') === 'S3DM';
-  if (!sealed && bytes[0] !== 0x7b) return null; // not an s3duct manifest: another tool's data
+  const mode: EncryptionInfo['mode'] | null =
+    bytes.subarray(0, 4).toString('latin1') === 'S3DM' ? 'aes-256-gcm' : looksLikeAge(bytes) ? 'age' : bytes[0] === 0x7b ? 'none' : null;
+  // A damaged manifest beside our chunks is a damaged stream, shown as such: hiding it would
+  // make a backup that needs attention look like no backup at all.
+  const unreadable = async (note: string, encryption: EncryptionInfo['mode']): Promise<StreamRow> =>
+    ({ name: path, path, status: await sampledStatus(store, layout, [0]), encryption, note });
+  if (mode === null) return (await holdsOurChunks(store, layout)) ? unreadable('damaged manifest', 'none') : null;
   let manifest: Manifest;
   try {
     // Listing trusts a plaintext manifest for display only; get still refuses one under a key.
-    manifest = (await openManifest(bytes, sealed ? protection : { mode: 'none' }, `stream "${path}" manifest`)).manifest;
+    manifest = (await openManifest(bytes, mode === 'none' ? { mode: 'none' } : protection, `stream "${path}" manifest`)).manifest;
   } catch (e) {
-    if (!sealed && e instanceof S3ductError && /not an s3duct manifest/.test(e.message)) return null;
-    const note = !sealed ? 'damaged manifest' : protection.mode === 'none' ? 'encrypted; give --key to see details' : 'cannot open manifest with this key';
-    const status = await sampledStatus(store, layout, [0]);
-    return { name: path, path, status, encryption: sealed ? 'aes-256-gcm' : 'none', note };
+    if (!(e instanceof S3ductError)) throw e;
+    if (mode === 'none' && /not an s3duct manifest/.test(e.message) && !(await holdsOurChunks(store, layout))) return null;
+    return unreadable(unreadableNote(mode, protection, e), mode);
   }
   const last = manifest.chunks.length - 1;
   return {
@@ -100,6 +109,13 @@ async function readRow(store: Store, prefix: string, c: Candidate, protection: P
     status: isArchiveClass(manifest.storageClass) ? await sampledStatus(store, layout, last > 0 ? [0, last] : [0]) : 'readable',
     encryption: manifest.encryption.mode,
   };
+}
+
+function unreadableNote(mode: EncryptionInfo['mode'], protection: Protection, e: S3ductError): string {
+  if (mode === 'none' || e.exitCode === ExitCode.integrity) return 'damaged manifest';
+  if (protection.mode === 'none') return mode === 'age' ? 'age-encrypted; give --age-identity to see details' : 'encrypted; give --key to see details';
+  if (e.exitCode === ExitCode.auth) return 'cannot open manifest with this key';
+  return mode === 'age' ? 'age-encrypted; give --age-identity to see details' : 'encrypted with a key; give --key to see details';
 }
 
 /** The archive status of a few chunks (head checks all of them). */

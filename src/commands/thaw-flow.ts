@@ -6,7 +6,7 @@ import { planRestore, type RestorePlan } from '../archive/restore-plan.js';
 import { ThawWatch } from '../archive/thaw-watch.js';
 import type { RawStoreOptions } from '../cli/common-options.js';
 import type { ThawOptions } from '../cli/thaw-options.js';
-import { failure, integrityError, usageError } from '../errors.js';
+import { failure, notFoundError, usageError } from '../errors.js';
 import type { StreamLayout } from '../format/layout.js';
 import type { Manifest } from '../format/manifest.js';
 import type { Store } from '../store/store.js';
@@ -31,7 +31,7 @@ export function streamNameFrom(arg: string | undefined, name: string | undefined
 export async function surveyForThaw(t: ThawTarget): Promise<ChunkStatus[]> {
   const chunks = await surveyChunks(t.store, t.layout, t.manifest);
   const status = aggregateStatus(chunks);
-  if (status.word === 'missing') throw integrityError(`stream "${t.manifest.name}": ${status.line}`);
+  if (status.word === 'missing') throw notFoundError(`stream "${t.manifest.name}": ${status.line}`);
   if (status.word === 'unknown') throw failure(`stream "${t.manifest.name}": ${status.line}`);
   return chunks;
 }

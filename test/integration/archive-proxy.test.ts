@@ -138,7 +138,7 @@ describe('archive lifecycle: restore states through a proxy', () => {
     assert.equal([...proxy.restoreRequested].filter((k) => k.startsWith('p/never/')).length, 1);
   });
 
-  test('restore --wait gives up at --timeout (exit 2); a missing chunk fails at once (exit 4)', async () => {
+  test('restore --wait gives up at --timeout (exit 2); a missing chunk fails at once (exit 5, as in get and verify)', async () => {
     report((k) => (k.startsWith('p/never/') ? { restore: 'ongoing' } : undefined));
     const res = await cli('restore', ['p/never', '--wait', '--poll-interval', '1s', '--timeout', '2s']);
     assert.equal(res.code, 2, res.stderr);
@@ -147,10 +147,10 @@ describe('archive lifecycle: restore states through a proxy', () => {
     await put('p/holed', 2);
     assert.equal((await s3Request(t.server!, 'DELETE', `/${t.bucket}/${chunkKey('p/holed', 1)}`)).status, 204);
     const head = await cli('head', ['p/holed']);
-    assert.equal(head.code, 1);
+    assert.equal(head.code, 5);
     assert.match(head.stdout.toString(), /^missing: 1 of 2 chunks are not in the store/);
     const restore = await cli('restore', ['p/holed', '--wait', '--poll-interval', '1s']);
-    assert.equal(restore.code, 4, 'a missing chunk is an integrity failure');
+    assert.equal(restore.code, 5, 'a missing chunk is exit 5 in every command');
     assert.match(restore.stderr, /missing: 1 of 2 chunks/);
   });
 

@@ -116,6 +116,39 @@ describe('edge cases of outputs, inputs and mistakes (local store)', () => {
     assert.equal(JSON.parse(json.stderr).command, 'get');
   });
 
+  test('list shows age streams (details with --age-identity) and streams whose manifest is damaged', async () => {
+    const dir = file('liststore');
+    const store = ['--store', `file:${dir}`];
+    execFileSync('age-keygen', ['-o', file('list-key.txt')], { stdio: 'ignore' });
+    const recipient = execFileSync('age-keygen', ['-y', file('list-key.txt')]).toString().trim();
+    for (const [name, enc] of [['age', ['--age-recipient', recipient]], ['aes', KEY], ['aes-damaged', KEY], ['plain-damaged', ['--no-encrypt']]] as const) {
+      const r = await runCli(['put', ...store, '--name', name, '--summary', 'none', ...enc], { input: 'data' });
+      assert.equal(r.code, 0, r.stderr);
+    }
+    const flip = (name: string, at: number) => {
+      const f = path.join(dir, name, 'manifest');
+      const b = readFileSync(f);
+      b[at]! ^= 0xff;
+      writeFileSync(f, b);
+    };
+    flip('aes-damaged', 100);
+    flip('plain-damaged', 0);
+    const rows = async (extra: string[]) => {
+      const r = await runCli(['list', ...store, '--json', ...extra]);
+      assert.equal(r.code, 0, r.stderr);
+      return Object.fromEntries((JSON.parse(r.stdout.toString()) as Array<{ name: string; encryption: string; note?: string; size?: number }>).map((x) => [x.name, x]));
+    };
+    const withKey = await rows(KEY);
+    assert.deepEqual(Object.keys(withKey).sort(), ['aes', 'aes-damaged', 'age', 'plain-damaged']);
+    assert.equal(withKey['aes']!.size, 4);
+    assert.equal(withKey['aes-damaged']!.note, 'damaged manifest');
+    assert.equal(withKey['plain-damaged']!.note, 'damaged manifest');
+    assert.match(withKey['age']!.note!, /give --age-identity/);
+    const withIdentity = await rows(['--age-identity', file('list-key.txt')]);
+    assert.equal(withIdentity['age']!.encryption, 'age');
+    assert.equal(withIdentity['age']!.size, 4);
+  });
+
   test('mistakes in the store, names and options: one line each, with their exit codes', async () => {
     oneLineError(await runCli(['list', '--store', `file:${file('no-store-here')}`]), 5, /no such directory/);
     writeFileSync(file('plainfile'), 'x');
