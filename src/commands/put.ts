@@ -15,7 +15,7 @@ import { formatBytes, parseSize } from '../units.js';
 import { openInput } from './input-source.js';
 import { warn } from '../ui/log.js';
 import { openTarget, type TargetOptions } from './target.js';
-import { ExitCode, S3ductError, integrityError, interruptedError } from '../errors.js';
+import { ExitCode, QuietExit, S3ductError, integrityError, interruptedError } from '../errors.js';
 import type { Protection } from '../crypto/stream-codec.js';
 import type { Manifest } from '../format/manifest.js';
 import { acquireLock } from '../resume/lock.js';
@@ -240,6 +240,21 @@ function newJournalHeader(streamId: Buffer, identity: PutIdentity, storageClass:
   };
 }
 
+/**
+ * finishedByInterruptedPut for a put given only age recipients: it cannot open the manifest,
+ * but its journal holds the header that begins every object of its stream, the manifest too.
+ * A manifest starting with that header (a fresh file key per put) is this put's, complete.
+ */
+async function finishedAgePut(store: Store, layout: StreamLayout, local: LocalJournal, mine: Journal | null): Promise<null> {
+  const header = mine && journalAgeHeader(mine.header);
+  if (!header) return null;
+  const head = await store.get(layout.manifest, { start: 0, end: header.length });
+  if (!head.equals(header)) return null;
+  await new ResumeJournal(store, layout, local).discard();
+  warn(`the interrupted put of "${layout.stream}" had already finished: the stream is complete (input not read; its summary needs --age-identity)`);
+  throw new QuietExit(ExitCode.ok);
+}
+
 /** An interrupted put whose journal or file key this put's key cannot open is another key's
  *  put: refused like any other mismatch (exit 7), not reported as this put's wrong key. */
 function refusedResume(name: string): (e: unknown) => never {
@@ -320,6 +335,7 @@ async function finishedByInterruptedPut(
   local: LocalJournal,
   mine: Journal | null,
 ): Promise<Manifest | null> {
+  if (protection.mode === 'age' && !canUnwrapAge(protection.keys)) return finishedAgePut(store, layout, local, mine);
   const journal = await loadInterrupted(store, layout, protection, mine).catch(() => null);
   if (!journal) return null;
   const { manifest } = await openStream(store, layout.prefix, layout.stream, protection);

@@ -138,6 +138,16 @@ describe('resuming an interrupted age put (local store)', () => {
     await expectRestored(s);
   });
 
+  test('put given only recipients, killed after its manifest: the re-run knows the stream is complete', async () => {
+    const s = stream(['--age-recipient', recipient]);
+    await crash(s, 'after-manifest:0');
+    const again = await s.put();
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stderr, /had already finished: the stream is complete/);
+    assert.equal(journalChunks(s.state), -1, 'journal removed');
+    await expectRestored(s);
+  });
+
   test('the store copy of the journal is an age file (hashes never in clear) and lets another machine resume', async () => {
     const s = stream(['--age-identity', key]);
     await interrupt([...putArgs(s.name), '--age-identity', key], file(`state-a-${s.name}`));
