@@ -30,7 +30,7 @@ export const EXIT_CODE_TABLE: ReadonlyArray<readonly [number, string]> = [
   [ExitCode.usage, 'usage error: bad option, argument or value'],
   [ExitCode.integrity, 'integrity error: verification failed, data corrupt or tampered'],
   [ExitCode.notFound, 'not found: stream, object or bucket'],
-  [ExitCode.interrupted, 'interrupted: run the same put again to resume'],
+  [ExitCode.interrupted, 'interrupted: run the same put again to resume (an interrupted get leaves no output file)'],
   [ExitCode.conflict, 'conflict: stream exists or is locked by another put'],
   [ExitCode.auth, 'wrong key, password or identity, or access denied'],
 ];

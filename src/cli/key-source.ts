@@ -38,7 +38,7 @@ export function readKey(spec: string): Buffer {
       return fromHex(raw.toString('latin1'), `--key file:${arg}`);
     }
     default:
-      throw usageError('--key must be hex:<64 hex digits>, file:<path> or env:<variable>');
+      throw usageError('--key (or S3DUCT_KEY) must be hex:<64 hex digits>, file:<path> or env:<variable>');
   }
 }
 

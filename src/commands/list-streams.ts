@@ -24,7 +24,8 @@ export interface StreamRow {
   readonly createdAt?: string;
   readonly storageClass?: string;
   readonly status: ListedStatus;
-  readonly encryption: EncryptionInfo['mode'];
+  /** 'unknown' for an unfinished put: only its manifest would say, and it has none yet. */
+  readonly encryption: EncryptionInfo['mode'] | 'unknown';
   /** Why some fields are missing: "no key", "wrong key", "damaged manifest: …". */
   readonly note?: string;
 }
@@ -79,7 +80,7 @@ async function readRow(store: Store, prefix: string, c: Candidate, protection: P
   const layout = new StreamLayout(prefix, path);
   if (!c.complete) {
     if (!(await holdsOurChunks(store, layout))) return null;
-    return { name: path, path, status: 'incomplete', encryption: 'none', note: 'put never finished; run the same put again to resume' };
+    return { name: path, path, status: 'incomplete', encryption: 'unknown', note: 'put never finished; run the same put again to resume' };
   }
   const bytes = await store.get(layout.manifest);
   const mode: EncryptionInfo['mode'] | null =

@@ -60,7 +60,6 @@ async function openOutput(file: string | undefined): Promise<OutputTarget> {
   const fh = await fs.open(tmp, 'wx', 0o600).catch((e) => {
     throw usageError(`cannot create --output ${file}: ${code(e) === 'ENOENT' ? 'no such directory' : code(e)}`);
   });
-  let gone = false;
   return {
     sink: { write: (b) => writeAll(fh, b, file) },
     async commit() {
@@ -72,10 +71,7 @@ async function openOutput(file: string | undefined): Promise<OutputTarget> {
       await fh.close().catch(() => {});
       await fs.rm(tmp, { force: true });
     },
-    discardNow() {
-      if (!gone) rmSync(tmp, { force: true });
-      gone = true;
-    },
+    discardNow: () => rmSync(tmp, { force: true }),
   };
 }
 

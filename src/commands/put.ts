@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 import { parseWorkers } from '../cli/common-options.js';
 import { canUnwrapAge } from '../crypto/age-keys.js';
-import { looksLikeAge } from '../crypto/age-payload.js';
+import { isOwnAgeManifest, whyAgePutRestarts } from './age-resume.js';
 import { codecForPut, protectionKeyId, type StreamCodec } from '../crypto/stream-codec.js';
 import { conflictError, usageError } from '../errors.js';
 import { StreamLayout, validateStreamName } from '../format/layout.js';
@@ -150,7 +150,9 @@ async function resumablePut(p: PutPlan): Promise<{ manifest: Manifest; id: strin
   }
   const keyId = protectionKeyId(protection);
   const identity = { location: store.location, prefix: layout.prefix, name, chunkSize: p.chunkSize, encryption: protection.mode, keyId };
-  if (!restart && (await cannotContinueAge(p, layout, interruptedHere))) {
+  const ageRestart = restart ? null : await whyAgePutRestarts(protection, store, layout, p.privateNames, interruptedHere);
+  if (ageRestart) {
+    warn(`an interrupted age put of "${name}" cannot be resumed: ${ageRestart}; starting it over`);
     await new ResumeJournal(store, layout, local).discard();
     return resumablePut({ ...p, o: { ...o, restart: true } });
   }
@@ -240,21 +242,6 @@ function newJournalHeader(streamId: Buffer, identity: PutIdentity, storageClass:
   };
 }
 
-/**
- * finishedByInterruptedPut for a put given only age recipients: it cannot open the manifest,
- * but its journal holds the header that begins every object of its stream, the manifest too.
- * A manifest starting with that header (a fresh file key per put) is this put's, complete.
- */
-async function finishedAgePut(store: Store, layout: StreamLayout, local: LocalJournal, mine: Journal | null): Promise<null> {
-  const header = mine && journalAgeHeader(mine.header);
-  if (!header) return null;
-  const head = await store.get(layout.manifest, { start: 0, end: header.length });
-  if (!head.equals(header)) return null;
-  await new ResumeJournal(store, layout, local).discard();
-  warn(`the interrupted put of "${layout.stream}" had already finished: the stream is complete (input not read; its summary needs --age-identity)`);
-  throw new QuietExit(ExitCode.ok);
-}
-
 /** An interrupted put whose journal or file key this put's key cannot open is another key's
  *  put: refused like any other mismatch (exit 7), not reported as this put's wrong key. */
 function refusedResume(name: string): (e: unknown) => never {
@@ -262,35 +249,6 @@ function refusedResume(name: string): (e: unknown) => never {
     if (!(e instanceof S3ductError && (e.exitCode === ExitCode.auth || e.exitCode === ExitCode.usage))) throw e;
     throw conflictError(`an interrupted put of "${name}" exists, but this put's key does not open it (${e.message}); rerun with its key to resume it, or pass --restart to discard it`);
   };
-}
-
-/**
- * An interrupted age put continues under its own file key, which only its identities (or
- * passphrase) unwrap from the recorded header; s3duct never writes a file key down. When this
- * put cannot unwrap it, or the journal predates the recorded header, the put starts over
- * (true when there is such a put: the caller discards it).
- */
-async function cannotContinueAge(p: PutPlan, layout: StreamLayout, mine: Journal | null): Promise<boolean> {
-  if (p.protection.mode !== 'age') return false;
-  // Another mode's interrupted put is not this function's: the resume refuses it (exit 7).
-  if (!(mine ? mine.header.encryption === 'age' : !p.privateNames && (await storeJournalIsAge(p.store, layout)))) return false;
-  const why = !canUnwrapAge(p.protection.keys)
-    ? 'this put has only public keys, which cannot open the file key its chunks were sealed with (put --age-identity FILE, or the passphrase, makes it resumable)'
-    : mine && !mine.header.ageHeader
-      ? 'its journal was written by an s3duct that did not record the age header'
-      : null;
-  if (!why) return false;
-  warn(`an interrupted age put of "${p.name}" cannot be resumed: ${why}; starting it over`);
-  return true;
-}
-
-async function storeJournalIsAge(store: Store, layout: StreamLayout): Promise<boolean> {
-  try {
-    return looksLikeAge(await store.get(layout.resume, { start: 0, end: 64 }));
-  } catch (e) {
-    if (e instanceof S3ductError && e.exitCode === ExitCode.notFound) return false;
-    throw e;
-  }
 }
 
 /** First SIGINT/SIGTERM: stop reading input and let stored chunks be journaled; second: exit now. */
@@ -335,7 +293,13 @@ async function finishedByInterruptedPut(
   local: LocalJournal,
   mine: Journal | null,
 ): Promise<Manifest | null> {
-  if (protection.mode === 'age' && !canUnwrapAge(protection.keys)) return finishedAgePut(store, layout, local, mine);
+  if (protection.mode === 'age' && !canUnwrapAge(protection.keys)) {
+    // It cannot open the manifest, but can tell it is its own (age-resume.ts).
+    if (!(await isOwnAgeManifest(store, layout, mine))) return null;
+    await new ResumeJournal(store, layout, local).discard();
+    warn(`the interrupted put of "${layout.stream}" had already finished: the stream is complete (input not read; its summary needs --age-identity)`);
+    throw new QuietExit(ExitCode.ok);
+  }
   const journal = await loadInterrupted(store, layout, protection, mine).catch(() => null);
   if (!journal) return null;
   const { manifest } = await openStream(store, layout.prefix, layout.stream, protection);

@@ -1,0 +1,42 @@
+import type { Protection } from '../crypto/stream-codec.js';
+import { canUnwrapAge } from '../crypto/age-keys.js';
+import { looksLikeAge } from '../crypto/age-payload.js';
+import { ExitCode, S3ductError } from '../errors.js';
+import type { StreamLayout } from '../format/layout.js';
+import { journalAgeHeader, type Journal } from '../resume/journal-format.js';
+import type { Store } from '../store/store.js';
+
+/**
+ * An interrupted age put continues under its own file key, which only its identities (or
+ * passphrase) unwrap from the header its journal records; s3duct never writes a file key
+ * down. Why this put must start the interrupted one over instead, or null: it can continue it,
+ * or there is none, or it is another mode's (which the resume refuses, exit 7).
+ */
+export async function whyAgePutRestarts(protection: Protection, store: Store, layout: StreamLayout, privateNames: boolean, mine: Journal | null): Promise<string | null> {
+  if (protection.mode !== 'age') return null;
+  if (!(mine ? mine.header.encryption === 'age' : !privateNames && (await storeJournalIsAge(store, layout)))) return null;
+  if (!canUnwrapAge(protection.keys))
+    return 'this put has only public keys, which cannot open the file key its chunks were sealed with (put --age-identity FILE, or the passphrase, makes it resumable)';
+  if (mine && !mine.header.ageHeader) return 'its journal was written by an s3duct that did not record the age header';
+  return null;
+}
+
+async function storeJournalIsAge(store: Store, layout: StreamLayout): Promise<boolean> {
+  try {
+    return looksLikeAge(await store.get(layout.resume, { start: 0, end: 64 }));
+  } catch (e) {
+    if (e instanceof S3ductError && e.exitCode === ExitCode.notFound) return false;
+    throw e;
+  }
+}
+
+/**
+ * For a put given only age recipients, which cannot open its manifest: whether the stored
+ * manifest is the one the interrupted put in `mine` wrote. Every object of an age stream,
+ * the manifest too, begins with the header the journal records, and a header is new per put.
+ */
+export async function isOwnAgeManifest(store: Store, layout: StreamLayout, mine: Journal | null): Promise<boolean> {
+  const header = mine && journalAgeHeader(mine.header);
+  if (!header) return false;
+  return (await store.get(layout.manifest, { start: 0, end: header.length })).equals(header);
+}
