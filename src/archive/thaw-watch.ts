@@ -1,4 +1,4 @@
-import { failure, integrityError, notReadyError } from '../errors.js';
+import { failure, notFoundError, notReadyError } from '../errors.js';
 import type { StreamLayout } from '../format/layout.js';
 import type { Manifest } from '../format/manifest.js';
 import type { Store } from '../store/store.js';
@@ -92,7 +92,7 @@ export class ThawWatch {
           pending.delete(c.index);
           this.waiting.get(c.index)?.resolve();
         } else if (s.kind === 'missing') {
-          throw integrityError(`chunk ${c.index} (${c.key}) is missing from the store: it can never become readable`);
+          throw notFoundError(`chunk ${c.index} (${c.key}) is missing from the store: it can never become readable`);
         } else if (s.kind === 'unknown') {
           const n = (unknownPolls.get(c.index) ?? 0) + 1;
           unknownPolls.set(c.index, n);

@@ -105,18 +105,38 @@ export interface RawStoreOptions {
 
 export function storeSpecFrom(o: RawStoreOptions, uploadSlots = 4): StoreSpec {
   const partSize = parseSize(o.partSize ?? '16M', 'part size');
-  if (partSize < 5 * 1024 * 1024 || partSize > 5 * 1024 ** 3) throw usageError('--part-size must be between 5M and 5G (S3 multipart limits)');
+  // S3 allows parts up to 5G, but each part is held in memory, and a Node buffer stops at 4 GiB.
+  if (partSize < 5 * 1024 * 1024 || partSize > 4 * 1024 ** 3) throw usageError('--part-size must be between 5M (the S3 minimum) and 4G (a part is held in memory)');
   return {
     store: o.store,
     bucket: o.bucket,
     prefix: o.prefix,
-    endpointUrl: o.endpointUrl,
-    region: o.region,
+    endpointUrl: o.endpointUrl === undefined ? undefined : checkEndpoint(o.endpointUrl),
+    region: o.region ? checkRegion(o.region) : undefined, // empty (an unset S3DUCT_REGION=): the default
     retries: parseCount(o.retries, '--retries', 0, 100),
     checksumMode: o.checksumMode,
     partSize,
     uploadSlots,
   };
+}
+
+/** An http(s) URL without credentials in it: they would be echoed in every message naming
+ *  the store, and written to resume journals (credentials come from the AWS chain). */
+export function checkEndpoint(url: string): string {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw usageError('--endpoint-url must be a URL such as http://127.0.0.1:9000 or https://s3.example.com');
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw usageError('--endpoint-url must start with http:// or https://');
+  if (u.username || u.password) throw usageError('--endpoint-url must not contain a user name or password; give credentials through the AWS variables, files or profiles');
+  return url;
+}
+
+function checkRegion(region: string): string {
+  if (!/^[a-z0-9][a-z0-9-]*$/i.test(region)) throw usageError('--region must be a region name such as us-east-1');
+  return region;
 }
 
 export function summaryFormat(v: string): SummaryFormat {

@@ -34,7 +34,7 @@ export function buildProgram(): Command {
     .option('--private-names', 'store under an opaque id; the name lives only in the encrypted manifest (always on with a profile)')
     .option('--no-encrypt', 'store without encryption (silences the unencrypted warning)')
     .addOption(new Option('--chunk-size <size>', 'plaintext bytes per chunk object (K, M, G, T: powers of 1024)').default('128M').env('S3DUCT_CHUNK_SIZE'))
-    .addOption(new Option('--part-size <size>', 'multipart part size for S3 uploads (5M..5G)').default('16M'))
+    .addOption(new Option('--part-size <size>', 'multipart part size for S3 uploads (5M..4G; each part is held in memory)').default('16M'))
     .option('--upload-workers <n>', 'parallel part uploads: auto or a number', 'auto')
     .addOption(new Option('--storage-class <class>', 'storage class of the chunk objects (default: the profile\'s, else STANDARD)').env('S3DUCT_STORAGE_CLASS'))
     .option('--tag <key=value>', 'object tag on chunk objects (repeatable)', collect, [])
@@ -70,7 +70,7 @@ export function buildProgram(): Command {
 
   // --- archive lifecycle and listing (issue 5; list from issue 7) ---
   const head = addProfileOptions(addKeyOption(addStoreOptions(new Command('head'))))
-    .description('archival status of a stream: exit 0 readable, 2 not (yet) readable (archived or restoring), 1 cannot tell or damaged')
+    .description('archival status of a stream: exit 0 readable, 2 not (yet) readable (archived or restoring), 5 a chunk missing, 1 cannot tell')
     .argument('[stream]', 'stream name (or --name)')
     .option('-n, --name <name>', 'stream name')
     .option('--json', 'JSON with per-chunk detail on stdout')

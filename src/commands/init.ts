@@ -7,6 +7,7 @@ import { newKdfParams, sealProfile, serializeProfile, type ProfileSettings, type
 import { profileExists, profilePath, writeProfileText } from '../profile/profile-file.js';
 import { unlockProfile } from '../profile/unlock.js';
 import { warn } from '../ui/log.js';
+import { checkEndpoint } from '../cli/common-options.js';
 
 export interface InitOptions extends PasswordOptions {
   profile?: string;
@@ -37,6 +38,7 @@ function settingsFrom(o: InitOptions, old?: ProfileSettings): ProfileSettings {
   const base: ProfileSettings = located || !old ? Object.fromEntries(LOCATION_FIELDS.map((k) => [k, o[k]])) : old;
   if (!base.store && !base.bucket) throw usageError('init needs the store: --bucket NAME (S3, with --endpoint-url/--region/--prefix as needed) or --store file:DIR|s3://BUCKET[/PREFIX]');
   if (base.store && base.bucket) throw usageError('give either --store or --bucket, not both');
+  if (base.endpointUrl !== undefined) checkEndpoint(base.endpointUrl);
   const storageClass = o.storageClass !== undefined ? parseStorageClass(o.storageClass) : old?.storageClass;
   return { ...base, storageClass };
 }

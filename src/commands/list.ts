@@ -15,10 +15,17 @@ export async function listCommand(o: ListOptions): Promise<void> {
 
 const HEADERS = ['NAME', 'SIZE', 'CHUNKS', 'CREATED', 'CLASS', 'STATUS', 'ENCRYPTION'] as const;
 
-/** An aligned table; numbers right-aligned. Empty when there are no streams (scripts: use --json). */
+/**
+ * An aligned table; numbers right-aligned. Empty when there are no streams (scripts: use
+ * --json). Streams stored under ids (private names) get an ID column: what get, head and
+ * delete take to pick one version of a name.
+ */
 export function formatTable(rows: readonly StreamRow[]): string {
   if (!rows.length) return '';
+  const ids = rows.some((r) => r.path !== r.name);
+  const headers = ids ? ['ID', ...HEADERS] : [...HEADERS];
   const cells = rows.map((r) => [
+    ...(ids ? [r.path] : []),
     r.name,
     r.size === undefined ? '-' : formatBytes(r.size),
     r.chunks === undefined ? '-' : String(r.chunks),
@@ -27,12 +34,12 @@ export function formatTable(rows: readonly StreamRow[]): string {
     r.status,
     r.encryption + (r.note ? ` (${r.note})` : ''),
   ]);
-  const widths = HEADERS.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
-  const right = new Set([1, 2]);
+  const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
+  const right = new Set(ids ? [2, 3] : [1, 2]);
   const line = (c: readonly string[]) =>
     c
       .map((v, i) => (i === c.length - 1 ? v : right.has(i) ? v.padStart(widths[i]!) : v.padEnd(widths[i]!)))
       .join('  ')
       .trimEnd() + '\n';
-  return line(HEADERS) + cells.map(line).join('');
+  return line(headers) + cells.map(line).join('');
 }

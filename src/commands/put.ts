@@ -46,13 +46,25 @@ export interface PutOptions extends TargetOptions {
 
 const MAX_CHUNK = 5 * 1024 ** 4; // S3's object limit on most stores
 
+/** S3's object tag rules, checked before anything is uploaded: a store refusing a tag is no
+ *  interruption that a re-run could get past. */
+const TAG_TEXT = /^[\p{L}\p{N}\p{Zs}+\-=._:/@]*$/u;
+const MAX_TAGS = 10;
+
 export function parseTags(tags: string[]): Record<string, string> {
   const out: Record<string, string> = {};
   for (const t of tags) {
     const i = t.indexOf('=');
-    if (i <= 0) throw usageError(`invalid --tag "${t}": use key=value`);
-    out[t.slice(0, i)] = t.slice(i + 1);
+    if (i <= 0) throw usageError(`invalid --tag ${JSON.stringify(t)}: use key=value`);
+    const [key, value] = [t.slice(0, i), t.slice(i + 1)];
+    const bad = (why: string) => usageError(`invalid --tag ${JSON.stringify(t)}: ${why}`);
+    if (!TAG_TEXT.test(key) || !TAG_TEXT.test(value)) throw bad('S3 allows letters, digits, spaces and + - = . _ : / @');
+    if ([...key].length > 128 || [...value].length > 256) throw bad('S3 allows keys of up to 128 and values of up to 256 characters');
+    if (key.toLowerCase().startsWith('aws:')) throw bad('keys starting with aws: are reserved');
+    if (key in out) throw bad(`the key ${JSON.stringify(key)} is given twice`);
+    out[key] = value;
   }
+  if (Object.keys(out).length > MAX_TAGS) throw usageError(`at most ${MAX_TAGS} --tag options: S3 allows ${MAX_TAGS} tags per object`);
   return out;
 }
 
@@ -149,7 +161,7 @@ async function resumablePut(p: PutPlan): Promise<{ manifest: Manifest; id: strin
     await store.delete([layout.resume]);
   }
   const keyId = protectionKeyId(protection);
-  const identity = { location: store.location, prefix: layout.prefix, name, chunkSize: p.chunkSize, encryption: protection.mode, keyId };
+  const identity: PutIdentity = { location: store.location, prefix: layout.prefix, name, chunkSize: p.chunkSize, encryption: protection.mode, keyId, storageClass: p.storageClass, tags: p.tags };
   const ageRestart = restart ? null : await whyAgePutRestarts(protection, store, layout, p.privateNames, interruptedHere);
   if (ageRestart) {
     warn(`an interrupted age put of "${name}" cannot be resumed: ${ageRestart}; starting it over`);
@@ -170,7 +182,7 @@ async function resumablePut(p: PutPlan): Promise<{ manifest: Manifest; id: strin
   const codec = await codecForPut(protection, streamId, interrupted ? journalAgeHeader(interrupted.header) : undefined).catch(refusedResume(name));
   if (interrupted) warn(`resuming the interrupted put of "${name}": ${interrupted.chunks.length} chunks already stored; re-reading the input to check them`);
   const journal = new ResumeJournal(store, layout, local);
-  await journal.begin(interrupted?.header ?? newJournalHeader(streamId, identity, p.storageClass, codec), interrupted?.chunks ?? []);
+  await journal.begin(interrupted?.header ?? newJournalHeader(streamId, identity, codec), interrupted?.chunks ?? []);
   // Uploads a crashed put left half-done would bill forever: this put owns the stream (locked).
   await store.abortUploads(layout.chunksDir);
 
@@ -229,14 +241,13 @@ async function resumablePut(p: PutPlan): Promise<{ manifest: Manifest; id: strin
   }
 }
 
-function newJournalHeader(streamId: Buffer, identity: PutIdentity, storageClass: string, codec: StreamCodec): JournalHeader {
+function newJournalHeader(streamId: Buffer, identity: PutIdentity, codec: StreamCodec): JournalHeader {
   const spec = codec.chunkSpec;
   return {
     journal: 's3duct-resume',
     version: 1,
     streamId: streamId.toString('hex'),
     ...identity,
-    storageClass,
     createdAt: new Date().toISOString(),
     ...(spec.mode === 'age' && { ageHeader: Buffer.from(spec.header).toString('base64') }),
   };

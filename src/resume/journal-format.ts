@@ -9,7 +9,6 @@ export interface JournalHeader extends PutIdentity {
   readonly journal: 's3duct-resume';
   readonly version: 1;
   readonly streamId: string;
-  readonly storageClass: string;
   readonly createdAt: string;
   /** An age stream's header, base64 (public: every chunk object begins with it). A resume
    *  unwraps its file key again; older journals lack it, and their puts start over. */
@@ -77,6 +76,10 @@ export interface PutIdentity {
   readonly encryption: string;
   /** Key fingerprint (never the key); null for unencrypted streams. */
   readonly keyId: string | null;
+  /** One stream, one class and one set of tags: lifecycle rules act on them per object. */
+  readonly storageClass: string;
+  /** Absent in journals written before tags were recorded (not compared then). */
+  readonly tags?: Readonly<Record<string, string>>;
 }
 
 /** Why the interrupted put cannot be continued by this one, or null if it can. */
@@ -86,5 +89,15 @@ export function resumeMismatch(h: JournalHeader, want: PutIdentity): string | nu
   if (h.chunkSize !== want.chunkSize) return `it used --chunk-size ${h.chunkSize} (this put: ${want.chunkSize})`;
   if (h.encryption !== want.encryption) return `it used encryption ${h.encryption} (this put: ${want.encryption})`;
   if (h.keyId !== want.keyId) return h.encryption === 'age' ? 'it was encrypted to other age recipients' : 'it was encrypted with a different key';
+  if (h.storageClass !== want.storageClass) return `it used --storage-class ${h.storageClass} (this put: ${want.storageClass})`;
+  if (h.tags && !sameTags(h.tags, want.tags ?? {})) return `it used other --tag values (${tagList(h.tags)}; this put: ${tagList(want.tags ?? {})})`;
   return null;
+}
+
+function sameTags(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
+  return tagList(a) === tagList(b);
+}
+
+function tagList(t: Readonly<Record<string, string>>): string {
+  return Object.keys(t).sort().map((k) => `${k}=${t[k]}`).join(', ') || 'none';
 }

@@ -63,7 +63,7 @@ export class S3Store implements Store {
     this.location = o.endpoint ? `${o.endpoint.replace(/\/+$/, '')}/${o.bucket}` : `s3://${o.bucket}`;
     const mode = o.checksumMode === 'when_required' ? 'WHEN_REQUIRED' : 'WHEN_SUPPORTED';
     this.client = new S3Client({
-      region: o.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
+      region: o.region || process.env.AWS_REGION || process.env.AWS_DEFAULT_REGION || 'us-east-1', // an empty variable counts as unset
       ...(o.endpoint ? { endpoint: o.endpoint, forcePathStyle: true } : {}),
       maxAttempts: o.retries + 1,
       // Without these a stalled connection waits forever; a timeout is retried like a reset.

@@ -159,4 +159,19 @@ describe('edge cases of outputs, inputs and mistakes (local store)', () => {
     oneLineError(await runCli(['put', ...base, '--name', 'x', '--summary', 'xml']), 3, /argument 'xml' is invalid/);
     oneLineError(await runCli(['put', ...base, '--name', 'x', ...KEY], { input: 'x', env: { S3DUCT_STATE_DIR: file('plainfile') } }), 1, /cannot use the state directory/);
   });
+
+  test('S3 settings and tags a store would refuse are usage errors before any request (never "run again to resume")', async () => {
+    const s3 = (extra: string[]) => runCli(['put', '--bucket', 'bkt', '--name', 'x', ...KEY, ...extra], { input: 'x' });
+    oneLineError(await s3(['--endpoint-url', 'not a url']), 3, /--endpoint-url must be a URL/);
+    oneLineError(await s3(['--endpoint-url', 'ftp://127.0.0.1:1']), 3, /must start with http/);
+    const secret = await s3(['--endpoint-url', 'http://user:s3cr3t@127.0.0.1:1']);
+    oneLineError(secret, 3, /must not contain a user name or password/);
+    assert.doesNotMatch(secret.stderr, /s3cr3t/);
+    oneLineError(await s3(['--region', 'bad region!']), 3, /--region must be a region name/);
+    oneLineError(await s3(['--part-size', '5G']), 3, /--part-size must be between 5M .* and 4G/);
+    oneLineError(await s3(['--tag', 'k=a,b']), 3, /invalid --tag "k=a,b": S3 allows letters/);
+    oneLineError(await s3(['--tag', 'k=1', '--tag', 'k=2']), 3, /the key "k" is given twice/);
+    oneLineError(await s3(Array.from({ length: 11 }, (_, i) => ['--tag', `k${i}=v`]).flat()), 3, /at most 10 --tag options/);
+    oneLineError(await s3(['--tag', `k=${'v'.repeat(257)}`]), 3, /values of up to 256 characters/);
+  });
 });

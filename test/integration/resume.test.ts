@@ -67,7 +67,7 @@ describe('resume after a crash (local store)', () => {
     assert.ok(r.stdout.equals(DATA));
   });
 
-  test('resume with another key or chunk size is refused; a shorter or changed input fails strict resume', async () => {
+  test('resume with another key, chunk size, storage class or tags is refused; a shorter or changed input fails strict resume', async () => {
     const name = `refuse${n++}`;
     assert.equal((await put(name, [], DATA, { S3DUCT_TEST_CRASH: 'after-journal:4' })).code, -1);
     const otherKey = await runCli(['put', ...base, '--name', name, '--chunk-size', String(CHUNK), '--key', `hex:${OTHER_KEY_HEX}`], { input: DATA, env });
@@ -78,6 +78,13 @@ describe('resume after a crash (local store)', () => {
     assert.match(otherSize.stderr, /chunk-size/);
     const plain = await runCli(['put', ...base, '--name', name, '--chunk-size', String(CHUNK), '--no-encrypt'], { input: DATA, env });
     assert.equal(plain.code, 7);
+    // Chunks of one stream share one storage class and one set of tags.
+    const otherClass = await put(name, ['--storage-class', 'STANDARD_IA']);
+    assert.equal(otherClass.code, 7, otherClass.stderr);
+    assert.match(otherClass.stderr, /--storage-class STANDARD \(this put: STANDARD_IA\)/);
+    const otherTags = await put(name, ['--tag', 'owner=bob']);
+    assert.equal(otherTags.code, 7, otherTags.stderr);
+    assert.match(otherTags.stderr, /other --tag values \(none; this put: owner=bob\)/);
     const shorter = await put(name, [], DATA.subarray(0, 3 * CHUNK));
     assert.equal(shorter.code, 4, shorter.stderr);
     assert.match(shorter.stderr, /input ended after 3 chunks/);

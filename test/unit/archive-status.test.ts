@@ -113,7 +113,7 @@ describe('restore helpers', () => {
   test('list table: aligned columns, numbers right-aligned, notes after encryption', () => {
     const out = formatTable([
       { name: 'a', path: 'a', size: 2048, chunks: 12, createdAt: '2026-01-02T03:04:05Z', storageClass: 'DEEP_ARCHIVE', status: 'archived', encryption: 'aes-256-gcm' },
-      { name: 'longer/name', path: 'x', status: 'readable', encryption: 'aes-256-gcm', note: 'encrypted; give --key to see details' },
+      { name: 'longer/name', path: 'longer/name', status: 'readable', encryption: 'aes-256-gcm', note: 'encrypted; give --key to see details' },
     ]);
     assert.equal(
       out,
@@ -124,5 +124,17 @@ describe('restore helpers', () => {
         '',
       ].join('\n'),
     );
+  });
+
+  test('list table: streams under ids (private names) get an ID column first', () => {
+    const out = formatTable([
+      { name: 'host/daily', path: 's3d-aaaa', size: 10, chunks: 1, status: 'readable', encryption: 'aes-256-gcm' },
+      { name: 'host/daily', path: 's3d-bbbbbb', size: 2048, chunks: 1, status: 'readable', encryption: 'aes-256-gcm' },
+    ]);
+    assert.deepEqual(out.split('\n').slice(0, 3), [
+      'ID          NAME            SIZE  CHUNKS  CREATED  CLASS  STATUS    ENCRYPTION',
+      's3d-aaaa    host/daily      10 B       1  -        -      readable  aes-256-gcm',
+      's3d-bbbbbb  host/daily  2.00 KiB       1  -        -      readable  aes-256-gcm',
+    ]);
   });
 });

@@ -16,11 +16,17 @@ test('a torn last line (crash mid-append) is dropped; a gap ends the records', (
   assert.equal(parseJournal('garbage'), null);
 });
 
-test('resume identity: any difference that would make the stream unrestorable is named', () => {
-  const same = { location: 'file:/x', prefix: '', name: 'n', chunkSize: 10, encryption: 'aes-256-gcm', keyId: 'ab' };
+test('resume identity: any difference that would make the stream unrestorable, or mixed, is named', () => {
+  const same = { location: 'file:/x', prefix: '', name: 'n', chunkSize: 10, encryption: 'aes-256-gcm', keyId: 'ab', storageClass: 'STANDARD' };
   assert.equal(resumeMismatch(header, same), null);
   assert.match(resumeMismatch(header, { ...same, keyId: 'cd' })!, /different key/);
   assert.match(resumeMismatch(header, { ...same, chunkSize: 11 })!, /chunk-size/);
   assert.match(resumeMismatch(header, { ...same, encryption: 'none', keyId: null })!, /encryption/);
   assert.match(resumeMismatch(header, { ...same, location: 's3://other' })!, /writing to/);
+  assert.match(resumeMismatch(header, { ...same, storageClass: 'GLACIER' })!, /--storage-class STANDARD \(this put: GLACIER\)/);
+  // Tags are compared once the journal records them (older journals do not).
+  const tagged = { ...header, tags: { owner: 'alice' } };
+  assert.equal(resumeMismatch(tagged, { ...same, tags: { owner: 'alice' } }), null);
+  assert.match(resumeMismatch(tagged, { ...same, tags: { owner: 'bob' } })!, /other --tag values \(owner=alice; this put: owner=bob\)/);
+  assert.equal(resumeMismatch(header, { ...same, tags: { owner: 'bob' } }), null);
 });
