@@ -1,10 +1,11 @@
 import { existsSync } from 'node:fs';
 import { createInterface } from 'node:readline/promises';
-import { ExitCode, S3ductError, notFoundError, usageError } from '../errors.js';
+import { ExitCode, S3ductError, conflictError, notFoundError, usageError } from '../errors.js';
 import { StreamLayout, validateStreamName } from '../format/layout.js';
 import { LocalJournal } from '../resume/local-journal.js';
 import { acquireLock } from '../resume/lock.js';
-import { streamStateStem } from '../resume/state-dir.js';
+import { STALE_MS, lockInUse, readLock } from '../resume/store-lock.js';
+import { stateDirId, streamStateStem } from '../resume/state-dir.js';
 import { isPrivateId } from '../format/private-id.js';
 import type { IncompleteUpload, ObjectInfo, Store } from '../store/store.js';
 import { formatBytes } from '../units.js';
@@ -68,8 +69,8 @@ export function describePlan(name: string, location: string, p: DeletePlan): str
  * prefix and finishes. Deleting chunks first would, if interrupted, leave a manifest
  * advertising a complete backup that can no longer be restored, the worse state for a backup
  * tool. The resume state (store copy and this machine's journal) goes next, so a later put
- * cannot resume onto chunks being removed; incomplete uploads before the chunks; a `lock`
- * object (reserved, not written by this version) last.
+ * cannot resume onto chunks being removed; incomplete uploads before the chunks; the store
+ * lock of an interrupted put (store-lock.ts; a running put's refuses the delete) last.
  */
 export async function executeDelete(store: Store, p: DeletePlan): Promise<void> {
   if (p.manifest) await store.delete([p.manifest.key]);
@@ -116,7 +117,12 @@ export async function deleteCommand(arg: string | undefined, o: DeleteOptions): 
   const stem = streamStateStem(store.location, prefix, name);
   const releaseLock = o.dryRun ? async () => {} : await acquireLock(`${stem}.lock`, `stream "${name}"`);
   try {
-    const plan = await planDelete(store, new StreamLayout(prefix, name), `${stem}.journal`);
+    const layout = new StreamLayout(prefix, name);
+    // A put elsewhere would go on writing chunks and a manifest over what is deleted here.
+    const held = o.dryRun ? null : await readLock(store, layout);
+    if (held && held !== 'foreign' && lockInUse(held, stateDirId()))
+      throw conflictError(`a put of "${name}" is running (its lock was refreshed ${held.refreshed}): let it finish or stop it first; a killed put's lock goes stale after ${STALE_MS / 60_000} minutes`);
+    const plan = await planDelete(store, layout, `${stem}.journal`);
     if (!plan.manifest && !plan.control.length && !plan.chunks.length && !plan.incomplete.length && !plan.localJournal)
       throw notFoundError(`no stream "${name}" at ${store.location}`);
     const text = describePlan(name, store.location, plan);

@@ -24,6 +24,7 @@ import { journalAgeHeader, resumeMismatch, type Journal, type JournalHeader, typ
 import { ResumeJournal, loadInterrupted } from '../resume/resume-journal.js';
 import { streamStateStem } from '../resume/state-dir.js';
 import { crashPoint } from '../resume/crash-points.js';
+import { StoreLock } from '../resume/store-lock.js';
 import type { Store } from '../store/store.js';
 import { ResumeDivergedError } from '../pipeline/put-stream.js';
 import type { InputSource } from './input-source.js';
@@ -143,6 +144,7 @@ async function resumablePut(p: PutPlan): Promise<{ manifest: Manifest; id: strin
   const { o, store, name, protection } = p;
   const local = new LocalJournal(`${p.stem}.journal`);
   let restart = !!o.restart;
+  let replacing = false;
   const interruptedHere = restart ? null : await local.read();
   const candidateId = interruptedHere ? Buffer.from(interruptedHere.header.streamId, 'hex') : randomBytes(16);
   const layout = new StreamLayout(p.prefix, p.streamKey(candidateId));
@@ -151,14 +153,14 @@ async function resumablePut(p: PutPlan): Promise<{ manifest: Manifest; id: strin
     const finished = o.overwrite ? null : await finishedByInterruptedPut(store, layout, protection, local, interruptedHere);
     if (finished) return { manifest: finished, id: layout.stream };
     if (!o.overwrite) throw conflictError(`stream "${name}" already exists at ${store.location}; choose another --name, or pass --overwrite to replace it`);
-    // From here on the old stream's chunks get replaced: never leave its manifest claiming them.
     // Any journal here belongs to the stream being replaced: the new put starts afresh.
-    await store.delete([layout.manifest]);
+    replacing = true;
     restart = true;
   }
   if (restart) {
     await local.remove();
-    await store.delete([layout.resume]);
+    // The lock only on --restart, which says no other put of this stream runs anywhere.
+    await store.delete(o.restart ? [layout.resume, layout.lock] : [layout.resume]);
   }
   const keyId = protectionKeyId(protection);
   const identity: PutIdentity = { location: store.location, prefix: layout.prefix, name, chunkSize: p.chunkSize, encryption: protection.mode, keyId, storageClass: p.storageClass, tags: p.tags };
@@ -180,6 +182,13 @@ async function resumablePut(p: PutPlan): Promise<{ manifest: Manifest; id: strin
   // id must never name two different streams, or their chunks would authenticate for each other.
   const streamId = interrupted ? Buffer.from(interrupted.header.streamId, 'hex') : p.privateNames ? candidateId : randomBytes(16);
   const codec = await codecForPut(protection, streamId, interrupted ? journalAgeHeader(interrupted.header) : undefined).catch(refusedResume(name));
+  // Named streams only: a private stream's key is derived from its own fresh id, so no two
+  // puts ever share one.
+  const id = streamId.toString('hex');
+  const lock = p.privateNames ? undefined : await StoreLock.acquire(store, layout, name, id);
+  // Once this put holds the stream, the old stream's chunks get replaced: never leave its
+  // manifest claiming them.
+  if (replacing) await store.delete([layout.manifest]);
   if (interrupted) warn(`resuming the interrupted put of "${name}": ${interrupted.chunks.length} chunks already stored; re-reading the input to check them`);
   const journal = new ResumeJournal(store, layout, local);
   await journal.begin(interrupted?.header ?? newJournalHeader(streamId, identity, codec), interrupted?.chunks ?? []);
@@ -213,19 +222,23 @@ async function resumablePut(p: PutPlan): Promise<{ manifest: Manifest; id: strin
           stored++;
           progress.chunkDone();
         },
+        beforeManifest: async () => lock?.check(name),
       },
     });
     crashPoint('after-manifest');
     await journal.discard();
+    await lock?.release();
     await removeChunksFrom(store, layout, manifest.chunks.length);
     // A create whose answer was lost and retried leaves an upload nobody completes: ours are
     // all complete now, so anything still open under the stream is such an orphan.
     await store.abortUploads(layout.chunksDir);
     return { manifest, id: layout.stream };
   } catch (e) {
+    await lock?.stopped().catch(() => {}); // kept, marked stopped: the next run takes it over
     if (e instanceof ResumeDivergedError) {
       if (o.strictResume !== false) throw integrityError(`${e.message}. Nothing was changed; fix the input, or pass --restart to start this stream over`);
       await journal.discard();
+      await lock?.release();
       throw interruptedError(`${e.message}; --no-strict-resume: the interrupted put was discarded, run the same command again to start over`);
     }
     await journal.copyToStore(codec).catch(() => {});
@@ -308,6 +321,7 @@ async function finishedByInterruptedPut(
     // It cannot open the manifest, but can tell it is its own (age-resume.ts).
     if (!(await isOwnAgeManifest(store, layout, mine))) return null;
     await new ResumeJournal(store, layout, local).discard();
+    await store.delete([layout.lock]);
     warn(`the interrupted put of "${layout.stream}" had already finished: the stream is complete (input not read; its summary needs --age-identity)`);
     throw new QuietExit(ExitCode.ok);
   }
@@ -316,6 +330,7 @@ async function finishedByInterruptedPut(
   const { manifest } = await openStream(store, layout.prefix, layout.stream, protection);
   if (manifest.streamId !== journal.header.streamId) return null;
   await new ResumeJournal(store, layout, local).discard();
+  await store.delete([layout.lock]); // the finished put's, left by its crash
   warn(`the interrupted put of "${layout.stream}" had already finished: the stream is complete (input not read)`);
   return manifest;
 }

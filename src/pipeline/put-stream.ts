@@ -30,6 +30,8 @@ export interface PutEvents {
   onChunkStored?(record: JournalChunk): Promise<void> | void;
   /** Called per chunk an interrupted put had stored, once the input was checked against it. */
   onChunkVerified?(record: JournalChunk): void;
+  /** Called once every chunk is stored, before the manifest is written: may still refuse. */
+  beforeManifest?(): Promise<void>;
 }
 
 export interface PutStreamParams {
@@ -300,6 +302,7 @@ async function putWithPool(p: PutStreamParams, pool: CryptoPool): Promise<Manife
     },
   };
   crashPoint('before-manifest');
+  await p.events?.beforeManifest?.();
   // The manifest stays STANDARD whatever the chunks' class, so a cold stream stays listable.
   await p.store.put(p.layout.manifest, oneShot(p.codec.sealManifest(manifest)), {
     storageClass: 'STANDARD',

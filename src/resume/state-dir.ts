@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import * as path from 'node:path';
 import { failure } from '../errors.js';
@@ -22,4 +22,23 @@ export function stateDir(): string {
 export function streamStateStem(location: string, prefix: string, name: string): string {
   const id = createHash('sha256').update(JSON.stringify([location, prefix, name])).digest('hex').slice(0, 32);
   return path.join(stateDir(), id);
+}
+
+/**
+ * A random id of this state directory, written once: a store lock held under it belongs to a
+ * put of this machine (and user), which the state directory's own lock file can rule out.
+ */
+export function stateDirId(): string {
+  const file = path.join(stateDir(), 'id');
+  try {
+    return readFileSync(file, 'utf8').trim();
+  } catch {
+    const id = randomBytes(16).toString('hex');
+    try {
+      writeFileSync(file, id + '\n', { mode: 0o600, flag: 'wx' });
+      return id;
+    } catch {
+      return readFileSync(file, 'utf8').trim(); // written meanwhile by another process
+    }
+  }
 }

@@ -52,6 +52,29 @@ export class LocalStore implements Store {
     return { size };
   }
 
+  async create(key: string, body: Buffer): Promise<boolean> {
+    const target = this.file(key);
+    const tmp = `${target}${PARTIAL}${randomBytes(6).toString('hex')}`;
+    try {
+      await fs.mkdir(path.dirname(target), { recursive: true });
+      const fh = await fs.open(tmp, 'w', 0o600);
+      try {
+        await fh.writeFile(body);
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      await fs.link(tmp, target); // fails if the target exists: create-if-absent, atomically
+      await syncDir(path.dirname(target));
+      return true;
+    } catch (e: any) {
+      if (e?.code === 'EEXIST') return false;
+      throw failure(`${this.location}: cannot write ${key}: ${e?.code ?? e?.message}`);
+    } finally {
+      await fs.rm(tmp, { force: true });
+    }
+  }
+
   async get(key: string, range?: ByteRange, into?: Uint8Array): Promise<Buffer> {
     const file = this.file(key);
     try {

@@ -204,6 +204,26 @@ export class S3Store implements Store {
     }
   }
 
+  async create(key: string, body: Buffer, opts: PutOptions = {}): Promise<boolean> {
+    const input = { Bucket: this.o.bucket, Key: key, Body: body, ContentLength: body.length, ContentType: opts.contentType ?? 'application/octet-stream' };
+    try {
+      await this.client.send(new PutObjectCommand({ ...input, IfNoneMatch: '*' }));
+      return true;
+    } catch (e: any) {
+      const status = e?.$metadata?.httpStatusCode;
+      if (status === 412 || e?.name === 'PreconditionFailed') return false;
+      // 501: stores without conditional writes (OpenStack Swift's s3api): HEAD, then PUT.
+      if (status !== 501 && e?.name !== 'NotImplemented') throw classifyS3Error(e, this.what(key));
+    }
+    if (await this.head(key)) return false;
+    try {
+      await this.client.send(new PutObjectCommand(input));
+      return true;
+    } catch (e) {
+      throw classifyS3Error(e, this.what(key));
+    }
+  }
+
   async head(key: string): Promise<ObjectInfo | null> {
     try {
       const r = await this.client.send(new HeadObjectCommand({ Bucket: this.o.bucket, Key: key }));

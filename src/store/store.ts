@@ -85,6 +85,13 @@ export interface Store {
    */
   put(key: string, body: AsyncIterable<Buffer>, opts?: PutOptions): Promise<PutResult>;
   /**
+   * Stores a small object only if there is none under `key`; false if there is one. Atomic
+   * where the store can say so (S3's If-None-Match, a link on a file system); a store that
+   * refuses conditional writes gets a HEAD before the PUT, so callers read back what they need
+   * to own.
+   */
+  create(key: string, body: Buffer, opts?: PutOptions): Promise<boolean>;
+  /**
    * The object's bytes, or the given range of them. Throws notFound / notReady errors. With
    * `into` (at least the range's length), the bytes are read into it and the result is a view
    * of it: a restore reuses a few range buffers instead of leaving each to the collector.

@@ -24,6 +24,12 @@ export class MemoryStore implements Store {
     return { size: all.length };
   }
 
+  async create(key: string, body: Buffer): Promise<boolean> {
+    if (this.objects.has(key)) return false;
+    this.objects.set(key, Buffer.from(body));
+    return true;
+  }
+
   async get(key: string, range?: ByteRange, into?: Uint8Array): Promise<Buffer> {
     const o = this.objects.get(key);
     if (!o) throw notFoundError(`no object ${key}`);

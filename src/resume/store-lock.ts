@@ -1,0 +1,135 @@
+import { randomBytes } from 'node:crypto';
+import { ExitCode, S3ductError, conflictError } from '../errors.js';
+import type { StreamLayout } from '../format/layout.js';
+import { oneShot } from '../pipeline/put-stream.js';
+import type { Store } from '../store/store.js';
+import { stateDirId } from './state-dir.js';
+
+/**
+ * The store-side lock of a named stream's put (`<stream>/lock`, docs/FORMAT.md section 7.1).
+ * The lock file in the state directory keeps two puts on one machine apart; this object keeps
+ * apart puts on different machines, containers or users, which would otherwise overwrite each
+ * other's chunks and both report success. A running put refreshes it every minute, so one
+ * left by a put that died can be told from one in use.
+ */
+export interface LockBody {
+  readonly lock: 's3duct-put';
+  readonly version: 1;
+  /** The stream the holding put writes. */
+  readonly streamId: string;
+  /** The holder's state directory (stateDirId): a put there can tell the holder is not running. */
+  readonly holder: string;
+  readonly token: string;
+  readonly since: string;
+  readonly refreshed: string;
+  /** 'stopped': the put exited (interrupted, exit 6) and runs no more; absent while it runs. */
+  readonly state?: 'stopped';
+}
+
+const REFRESH_MS = 60_000;
+/** A lock not refreshed for this long belongs to a put that is no longer running. */
+export const STALE_MS = 10 * 60_000;
+
+export async function readLock(store: Store, layout: StreamLayout): Promise<LockBody | 'foreign' | null> {
+  let bytes: Buffer;
+  try {
+    bytes = await store.get(layout.lock);
+  } catch (e) {
+    if (e instanceof S3ductError && e.exitCode === ExitCode.notFound) return null;
+    throw e;
+  }
+  try {
+    const b = JSON.parse(bytes.toString('utf8'));
+    return b?.lock === 's3duct-put' && typeof b.token === 'string' && typeof b.refreshed === 'string' ? (b as LockBody) : 'foreign';
+  } catch {
+    return 'foreign';
+  }
+}
+
+/** Whether the lock's put may still be running, seen from a command holding the state
+ *  directory lock of this stream in state directory `here`. */
+export function lockInUse(l: LockBody, here: string, now = Date.now()): boolean {
+  return l.state !== 'stopped' && l.holder !== here && Date.parse(l.refreshed) > now - STALE_MS;
+}
+
+function describe(l: LockBody | 'foreign'): string {
+  return l === 'foreign' ? 'holds a lock object s3duct did not write' : `is running (lock taken ${l.since}, last refreshed ${l.refreshed})`;
+}
+
+export class StoreLock {
+  private timer: NodeJS.Timeout | undefined;
+  /** A refresh in flight: a release waits for it, or the lock would reappear after the delete. */
+  private refreshing: Promise<unknown> = Promise.resolve();
+
+  private constructor(
+    private readonly store: Store,
+    private readonly layout: StreamLayout,
+    private body: LockBody,
+  ) {}
+
+  /**
+   * Takes the lock for a put writing `streamId`. An existing lock is taken over when its put
+   * is not running: it stopped (exit 6), went stale (killed), or held it from this state
+   * directory, whose lock file the caller holds. Anything else is a conflict (exit 7).
+   */
+  static async acquire(store: Store, layout: StreamLayout, name: string, streamId: string): Promise<StoreLock> {
+    const now = new Date().toISOString();
+    const holder = stateDirId();
+    const body: LockBody = { lock: 's3duct-put', version: 1, streamId, holder, token: randomBytes(16).toString('hex'), since: now, refreshed: now };
+    const lock = new StoreLock(store, layout, body);
+    if (!(await store.create(layout.lock, lock.bytes(), { contentType: 'application/json' }))) {
+      const held = await readLock(store, layout);
+      const takeOver = held !== null && held !== 'foreign' && !lockInUse(held, holder);
+      if (held !== null && !takeOver)
+        throw conflictError(
+          `another put of "${name}" ${describe(held)}: let it finish, or resume it where it ran; if none is running, wait ${STALE_MS / 60_000} minutes or pass --restart to discard it`,
+        );
+      await lock.write();
+    }
+    await lock.check(name);
+    lock.timer = setInterval(() => (lock.refreshing = lock.refresh().catch(() => {})), REFRESH_MS);
+    lock.timer.unref();
+    return lock;
+  }
+
+  /** Throws unless the lock is still this put's: another put took it (after --restart, or a
+   *  delete), and this put must not write a manifest over chunks that may have changed. */
+  async check(name: string): Promise<void> {
+    const held = await readLock(this.store, this.layout);
+    if (held === null || held === 'foreign' || held.token !== this.body.token)
+      throw conflictError(`the lock of "${name}" was taken by another command while this put ran (${this.layout.lock}); the manifest was not written`);
+  }
+
+  /** The put stopped short (exit 6): the lock stays, marked so any later put may take it
+   *  over at once (a killed put's lock only goes stale). */
+  async stopped(): Promise<void> {
+    await this.stopRefreshing();
+    const held = await readLock(this.store, this.layout);
+    if (held === null || held === 'foreign' || held.token !== this.body.token) return; // taken: not ours to mark
+    this.body = { ...this.body, refreshed: new Date().toISOString(), state: 'stopped' };
+    await this.write();
+  }
+
+  async release(): Promise<void> {
+    await this.stopRefreshing();
+    await this.store.delete([this.layout.lock]);
+  }
+
+  private async stopRefreshing(): Promise<void> {
+    clearInterval(this.timer);
+    await this.refreshing;
+  }
+
+  private async refresh(): Promise<void> {
+    this.body = { ...this.body, refreshed: new Date().toISOString() };
+    await this.write();
+  }
+
+  private write(): Promise<unknown> {
+    return this.store.put(this.layout.lock, oneShot(this.bytes()), { storageClass: 'STANDARD', contentType: 'application/json' });
+  }
+
+  private bytes(): Buffer {
+    return Buffer.from(JSON.stringify(this.body) + '\n', 'utf8');
+  }
+}
