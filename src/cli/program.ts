@@ -69,17 +69,17 @@ export function buildProgram(): Command {
   program.addCommand(get);
 
   // --- archive lifecycle and listing (issue 5; list from issue 7) ---
-  const head = addProfileOptions(addKeyOption(addStoreOptions(new Command('head'))))
+  const head = addProfileOptions(addAgeOptions(addKeyOption(addStoreOptions(new Command('head'))), 'get'))
     .description('archival status of a stream: exit 0 readable, 2 not (yet) readable (archived or restoring), 5 a chunk missing, 1 cannot tell')
     .argument('[stream]', 'stream name (or --name)')
     .option('-n, --name <name>', 'stream name')
     .option('--json', 'JSON with per-chunk detail on stdout')
     .addHelpText('after', exitCodeHelp)
-    .action(async (stream, opts) => {
+    .action(async (stream, opts, cmd) => {
       const { headCommand } = await import('../commands/head.js');
-      await headCommand(stream, opts);
+      await headCommand(stream, envKeyYieldsToAge(opts, cmd));
     });
-  const restore = addProfileOptions(addThawOptions(addKeyOption(addStoreOptions(new Command('restore')))))
+  const restore = addProfileOptions(addThawOptions(addAgeOptions(addKeyOption(addStoreOptions(new Command('restore'))), 'get')))
     .description('request a restore of every archived chunk of a stream (idempotent); --wait until all are readable')
     .argument('[stream]', 'stream name (or --name)')
     .option('-n, --name <name>', 'stream name')
@@ -90,7 +90,7 @@ export function buildProgram(): Command {
     .addHelpText('after', exitCodeHelp)
     .action(async (stream, opts, cmd) => {
       const { restoreCommand } = await import('../commands/restore.js');
-      await restoreCommand(stream, { ...opts, progress: !cmd.optsWithGlobals().quiet });
+      await restoreCommand(stream, { ...envKeyYieldsToAge(opts, cmd), fromEnv: optionsFromEnv(cmd), progress: !cmd.optsWithGlobals().quiet });
     });
   const list = addProfileOptions(addAgeOptions(addKeyOption(addStoreOptions(new Command('list'))), 'get'))
     .alias('ls')
@@ -175,9 +175,9 @@ function profileCommands(): Command[] {
     .option('--drop-credentials', 'with --reinit: remove saved credentials (the default AWS chain is used)')
     .option('--new-password-env <var>', 'with --reinit: the new password from environment variable VAR')
     .addHelpText('after', exitCodeHelp)
-    .action(async (opts) => {
+    .action(async (opts, cmd) => {
       const { initCommand } = await import('../commands/init.js');
-      await initCommand(opts);
+      await initCommand({ ...opts, quiet: !!cmd.optsWithGlobals().quiet });
     });
   addProfileOptions(init);
 
@@ -194,9 +194,9 @@ function profileCommands(): Command[] {
     .argument('[file]', 'the exported text (or a profile file); default stdin')
     .option('--profile <path>', 'profile file to write')
     .option('--force', 'replace an existing profile (kept as <file>.bak)')
-    .action(async (file, opts) => {
+    .action(async (file, opts, cmd) => {
       const { profileImportCommand } = await import('../commands/profile-transfer.js');
-      await profileImportCommand(file, opts);
+      await profileImportCommand(file, { ...opts, quiet: !!cmd.optsWithGlobals().quiet });
     });
   for (const c of [exportCmd, importCmd]) profile.addCommand(c.exitOverride());
   return [init, profile];

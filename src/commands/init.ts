@@ -11,6 +11,8 @@ import { checkEndpoint } from '../cli/common-options.js';
 
 export interface InitOptions extends PasswordOptions {
   profile?: string;
+  /** -q: no success line (the warning to keep a copy of the profile still shows). */
+  quiet?: boolean;
   reinit?: boolean;
   store?: string;
   bucket?: string;
@@ -66,7 +68,8 @@ export async function initCommand(o: InitOptions): Promise<void> {
   const kdf = newKdfParams();
   const doc = sealProfile(settings, kdf, { masterKey: old?.masterKey ?? randomBytes(32), ...(credentials ? { credentials } : {}) }, await passwordKey(password, kdf));
   const { backup } = await writeProfileText(file, serializeProfile(doc), !!old);
-  warn(`profile ${old ? 'updated' : 'created'}: ${file}${backup ? ` (previous version kept as ${backup})` : ''}`);
+  if (!o.quiet) warn(`profile ${old ? 'updated' : 'created'}: ${file}${backup ? ` (previous version kept as ${backup})` : ''}`);
+  // Not silenced by -q: without a copy of the file, losing this machine loses every backup.
   if (!old)
     warn(
       'IMPORTANT: every backup made with this profile needs this file AND its password. Losing either loses the backups. ' +

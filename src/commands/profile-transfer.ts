@@ -14,7 +14,7 @@ export async function profileExportCommand(o: { profile?: string }): Promise<voi
 
 /** `profile import [FILE]`: a paper export (or a profile file) back into a profile file. An
  *  existing profile is replaced only with --force, and then kept as <file>.bak. */
-export async function profileImportCommand(input: string | undefined, o: { profile?: string; force?: boolean }): Promise<void> {
+export async function profileImportCommand(input: string | undefined, o: { profile?: string; force?: boolean; quiet?: boolean }): Promise<void> {
   let text: string;
   try {
     text = input === undefined || input === '-' ? await readAll(process.stdin) : await fs.readFile(input, 'utf8');
@@ -28,7 +28,7 @@ export async function profileImportCommand(input: string | undefined, o: { profi
     if (e?.exitCode) throw e;
     throw failure(`cannot write ${file}: ${e?.code ?? e?.message}`);
   });
-  warn(`profile imported: ${file}${backup ? ` (previous version kept as ${backup})` : ''}; its password is the one it had when exported`);
+  if (!o.quiet) warn(`profile imported: ${file}${backup ? ` (previous version kept as ${backup})` : ''}; its password is the one it had when exported`);
 }
 
 async function readAll(s: NodeJS.ReadableStream): Promise<string> {

@@ -6,7 +6,7 @@ import { warn } from '../ui/log.js';
 import { formatBytes } from '../units.js';
 import { openStreamRef } from './stream-resolve.js';
 import type { TargetOptions } from './target.js';
-import { requestThaw, streamNameFrom, surveyForThaw, watchThaw } from './thaw-flow.js';
+import { commandHint, requestThaw, streamNameFrom, surveyForThaw, watchThaw } from './thaw-flow.js';
 
 export interface RestoreOptions extends TargetOptions, RawThawOptions {
   name?: string;
@@ -16,6 +16,8 @@ export interface RestoreOptions extends TargetOptions, RawThawOptions {
   prices?: string;
   json?: boolean;
   progress: boolean;
+  /** Options set from the environment, left out of the suggested head command. */
+  fromEnv?: ReadonlySet<string>;
 }
 
 export async function restoreCommand(arg: string | undefined, o: RestoreOptions): Promise<void> {
@@ -30,13 +32,14 @@ export async function restoreCommand(arg: string | undefined, o: RestoreOptions)
     printPlan(planRestore(chunks, thaw.tier, thaw.days, prices), chunks.length, o.json === true);
     return;
   }
-  const plan = await requestThaw(target, chunks, thaw, prices, o.progress || !o.wait);
+  const plan = await requestThaw(target, chunks, thaw, prices, o.progress);
   if (!plan.toRestore.length && !plan.restoring) {
     if (o.progress) warn(`nothing to restore: all ${chunks.length} chunks of "${name}" are readable`);
     return;
   }
   if (!o.wait) {
-    if (!chunks.every((c) => isReadable(c.state))) warn(`check with: s3duct head ${name} (exit 0 once readable), or run restore again with --wait`);
+    if (o.progress && !chunks.every((c) => isReadable(c.state)))
+      warn(`check with: ${commandHint(['head', name], o, o.fromEnv ?? new Set())} (exit 0 once readable), or run restore again with --wait`);
     return;
   }
   const watch = watchThaw(target, chunks, thaw, o.progress);

@@ -4,7 +4,7 @@ import type { PriceTable } from '../archive/prices.js';
 import { requestRestores } from '../archive/request-restores.js';
 import { planRestore, type RestorePlan } from '../archive/restore-plan.js';
 import { ThawWatch } from '../archive/thaw-watch.js';
-import type { RawStoreOptions } from '../cli/common-options.js';
+import type { RawAgeOptions, RawStoreOptions } from '../cli/common-options.js';
 import type { ThawOptions } from '../cli/thaw-options.js';
 import { failure, notFoundError, usageError } from '../errors.js';
 import type { StreamLayout } from '../format/layout.js';
@@ -68,10 +68,18 @@ const shellWord = (w: string) => (/^[A-Za-z0-9_@%+=:,./-]+$/.test(w) ? w : `'${w
  * the user typed (those set from the environment are left out: they still apply). A key given
  * inline as hex is never echoed.
  */
-export function restoreCommandHint(name: string, o: RawStoreOptions & { key?: string }, fromEnv: ReadonlySet<string>): string {
-  const words = ['s3duct', 'restore', name];
+type HintOptions = RawStoreOptions & RawAgeOptions & { key?: string };
+
+export function restoreCommandHint(name: string, o: HintOptions, fromEnv: ReadonlySet<string>): string {
+  return commandHint(['restore', name], o, fromEnv, ['--wait']);
+}
+
+/** A command line for the same stream and store, as the user gave them (flags that came
+ *  from the environment left out; a hex key never repeated). */
+export function commandHint(words: readonly string[], o: HintOptions, fromEnv: ReadonlySet<string>, after: readonly string[] = []): string {
+  const line = ['s3duct', ...words];
   const add = (flag: string, attr: keyof typeof o, value = o[attr]) => {
-    if (value !== undefined && !fromEnv.has(attr)) words.push(flag, String(value));
+    if (value !== undefined && !fromEnv.has(attr)) line.push(flag, String(value));
   };
   add('--store', 'store');
   add('--bucket', 'bucket');
@@ -79,5 +87,7 @@ export function restoreCommandHint(name: string, o: RawStoreOptions & { key?: st
   add('--endpoint-url', 'endpointUrl');
   add('--region', 'region');
   add('--key', 'key', o.key?.startsWith('hex:') ? 'hex:<your key>' : o.key);
-  return [...words.map(shellWord), '--wait'].join(' ');
+  for (const file of o.ageIdentity ?? []) line.push('--age-identity', file);
+  add('--age-passphrase-env', 'agePassphraseEnv');
+  return [...line.map(shellWord), ...after].join(' ');
 }

@@ -26,6 +26,9 @@ export function validateStreamName(name: string): string {
 /** "" or a prefix ending in "/", so keys join without doubled or missing slashes. */
 export function normalizePrefix(prefix: string | undefined): string {
   const p = (prefix ?? '').replace(/^\/+/, '').replace(/\/+$/, '');
+  // Keys are paths on a local store: ".", ".." or an empty part would point elsewhere.
+  if (p && p.split('/').some((seg) => seg === '' || seg === '.' || seg === '..'))
+    throw usageError(`invalid --prefix ${JSON.stringify(prefix)}: no empty, "." or ".." parts`);
   return p ? p + '/' : '';
 }
 

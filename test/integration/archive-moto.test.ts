@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { KEY_HEX, runCli, testBytes } from '../helpers/cli.js';
+import { execFileSync } from 'node:child_process';
+import * as path from 'node:path';
+import { KEY_HEX, runCli, tempDir, testBytes } from '../helpers/cli.js';
 import { s3Request } from '../harness/servers.js';
 import { motoTarget, type Target } from '../helpers/targets.js';
 
@@ -73,6 +75,33 @@ describe('archive lifecycle: moto', () => {
     const get2 = await cli(['get', '--name', 'cold/db', ...key, '--summary', 'none']);
     assert.equal(get2.code, 0, get2.stderr);
     assert.ok(get2.stdout.equals(data), 'restored bytes differ');
+  });
+
+  test('an age stream in DEEP_ARCHIVE: head, the printed restore command and get all take the age identity', async () => {
+    const dir = tempDir('archive-age');
+    try {
+      const identity = path.join(dir.dir, 'key.txt');
+      execFileSync('age-keygen', ['-o', identity], { stdio: 'ignore' });
+      const recipient = execFileSync('age-keygen', ['-y', identity]).toString().trim();
+      const data = testBytes(2 * CHUNK + 3, 8);
+      const put = await cli(['put', '--name', 'cold/age', '--chunk-size', String(CHUNK), '--storage-class', 'DEEP_ARCHIVE', '--age-recipient', recipient, '-q', '--summary', 'none'], data);
+      assert.equal(put.code, 0, put.stderr);
+      const id = ['--age-identity', identity];
+      const head = await cli(['head', 'cold/age', ...id]);
+      assert.equal(head.code, 2, head.stderr);
+      const get = await cli(['get', 'cold/age', ...id, '--summary', 'none']);
+      assert.equal(get.code, 2, get.stderr);
+      const hint = /restore first: (s3duct restore .*) \(or run get with --restore\)/.exec(get.stderr)?.[1];
+      assert.ok(hint?.includes(`--age-identity ${identity}`), `hint lacks the identity: ${get.stderr}`);
+      const run = await runCli(hint!.split(' ').slice(1), { env });
+      assert.equal(run.code, 0, run.stderr);
+      const got = await cli(['get', 'cold/age', ...id, '--summary', 'none']);
+      assert.equal(got.code, 0, got.stderr);
+      assert.ok(got.stdout.equals(data));
+      assert.equal((await cli(['delete', 'cold/age', '--yes'])).code, 0, 'the list test below counts the streams');
+    } finally {
+      dir.cleanup();
+    }
   });
 
   test('get --restore requests the thaw itself and streams the data out', async () => {

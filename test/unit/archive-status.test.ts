@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import { aggregateStatus, chunkStateOf, type ChunkState, type ChunkStatus } from '../../src/archive/chunk-status.js';
 import { DEFAULT_PRICES, mergePrices, tiersOffered } from '../../src/archive/prices.js';
 import { planRestore } from '../../src/archive/restore-plan.js';
-import { restoreCommandHint } from '../../src/commands/thaw-flow.js';
+import { commandHint, restoreCommandHint } from '../../src/commands/thaw-flow.js';
 import { formatTable } from '../../src/commands/list.js';
 import { S3ductError } from '../../src/errors.js';
 import { listedRestore } from '../../src/store/s3-store.js';
@@ -108,6 +108,8 @@ describe('restore helpers', () => {
     const hint = restoreCommandHint('host/daily', o, new Set(['region']));
     assert.equal(hint, "s3duct restore host/daily --store 's3://b/p q' --key 'hex:<your key>' --wait");
     assert.equal(restoreCommandHint('a', { ...o, key: 'file:/k' }, new Set(['store', 'region'])), 's3duct restore a --key file:/k --wait');
+    // restore's own hint (check with head) names the same store and key.
+    assert.equal(commandHint(['head', 'a'], { ...o, key: 'env:K' }, new Set(['region'])), "s3duct head a --store 's3://b/p q' --key env:K");
   });
 
   test('list table: aligned columns, numbers right-aligned, notes after encryption', () => {

@@ -23,4 +23,6 @@ test('layout keys', () => {
   assert.equal(l.manifest, 'backups/host1/daily/manifest');
   assert.equal(l.chunk(7), 'backups/host1/daily/chunks/00000007');
   assert.equal(new StreamLayout(normalizePrefix(undefined), 'x').manifest, 'x/manifest');
+  assert.equal(normalizePrefix('a/b'), 'a/b/');
+  for (const bad of ['../x/', 'pre//x', 'pre/./', './a', 'a/..']) assert.throws(() => normalizePrefix(bad), /invalid --prefix/, bad);
 });
