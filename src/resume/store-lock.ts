@@ -95,8 +95,7 @@ export class StoreLock {
   /** Throws unless the lock is still this put's: another put took it (after --restart, or a
    *  delete), and this put must not write a manifest over chunks that may have changed. */
   async check(name: string): Promise<void> {
-    const held = await readLock(this.store, this.layout);
-    if (held === null || held === 'foreign' || held.token !== this.body.token)
+    if (!(await this.holds()))
       throw conflictError(`the lock of "${name}" was taken by another command while this put ran (${this.layout.lock}); the manifest was not written`);
   }
 
@@ -104,8 +103,7 @@ export class StoreLock {
    *  over at once (a killed put's lock only goes stale). */
   async stopped(): Promise<void> {
     await this.stopRefreshing();
-    const held = await readLock(this.store, this.layout);
-    if (held === null || held === 'foreign' || held.token !== this.body.token) return; // taken: not ours to mark
+    if (!(await this.holds())) return; // taken: not ours to mark
     this.body = { ...this.body, refreshed: new Date().toISOString(), state: 'stopped' };
     await this.write();
   }
@@ -115,12 +113,20 @@ export class StoreLock {
     await this.store.delete([this.layout.lock]);
   }
 
+  private async holds(): Promise<boolean> {
+    const held = await readLock(this.store, this.layout);
+    return held !== null && held !== 'foreign' && held.token === this.body.token;
+  }
+
   private async stopRefreshing(): Promise<void> {
     clearInterval(this.timer);
     await this.refreshing;
   }
 
   private async refresh(): Promise<void> {
+    // A put that was suspended past the stale time may have lost the lock to another: it must
+    // not overwrite theirs (its own check before the manifest then fails).
+    if (!(await this.holds())) return clearInterval(this.timer);
     this.body = { ...this.body, refreshed: new Date().toISOString() };
     await this.write();
   }

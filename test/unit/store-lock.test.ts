@@ -1,6 +1,11 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
 import { test } from 'node:test';
-import { STALE_MS, lockInUse, type LockBody } from '../../src/resume/store-lock.js';
+import { StreamLayout } from '../../src/format/layout.js';
+import { STALE_MS, StoreLock, lockInUse, type LockBody } from '../../src/resume/store-lock.js';
+import { MemoryStore } from '../helpers/memory-store.js';
 
 test('a store lock is in use unless its put stopped, went stale, or held it from this state directory', () => {
   const now = Date.parse('2026-11-24T12:00:00Z');
@@ -11,4 +16,35 @@ test('a store lock is in use unless its put stopped, went stale, or held it from
   assert.equal(lockInUse({ ...lock, refreshed: at(STALE_MS + 1) }, 'here', now), false);
   assert.equal(lockInUse(lock, 'there', now), false);
   assert.equal(lockInUse({ ...lock, refreshed: 'garbage' }, 'here', now), false, 'an unreadable time counts as stale');
+});
+
+test('a running put refreshes its lock every minute, and never overwrites one another put took over', async (t) => {
+  const state = mkdtempSync(path.join(tmpdir(), 's3duct-lock-'));
+  const before = process.env.S3DUCT_STATE_DIR;
+  process.env.S3DUCT_STATE_DIR = state;
+  t.after(() => {
+    process.env.S3DUCT_STATE_DIR = before;
+    rmSync(state, { recursive: true, force: true });
+  });
+  t.mock.timers.enable({ apis: ['setInterval'] });
+  const flush = async () => {
+    for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+  };
+  const store = new MemoryStore();
+  const layout = new StreamLayout('', 's');
+  const lock = await StoreLock.acquire(store, layout, 's', 'aa');
+  const first = store.objects.get(layout.lock);
+  t.mock.timers.tick(60_000);
+  await flush();
+  assert.notEqual(store.objects.get(layout.lock), first, 'not refreshed');
+  await lock.check('s');
+
+  const theirs = Buffer.from(JSON.stringify({ ...JSON.parse(store.objects.get(layout.lock)!.toString()), token: 'theirs' }));
+  store.objects.set(layout.lock, theirs);
+  t.mock.timers.tick(60_000);
+  await flush();
+  assert.equal(store.objects.get(layout.lock), theirs, 'a refresh overwrote the lock of the put that took over');
+  await assert.rejects(lock.check('s'), /was taken by another command while this put ran/);
+  await lock.stopped();
+  assert.equal(store.objects.get(layout.lock), theirs, 'stopped() marked a lock that is not its own');
 });
