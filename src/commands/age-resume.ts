@@ -17,8 +17,20 @@ export async function whyAgePutRestarts(protection: Protection, store: Store, la
   if (!(mine ? mine.header.encryption === 'age' : !privateNames && (await storeJournalIsAge(store, layout)))) return null;
   if (!canUnwrapAge(protection.keys))
     return 'this put has only public keys, which cannot open the file key its chunks were sealed with (put --age-identity FILE, or the passphrase, makes it resumable)';
+  if (!mine && !ageStoreCopyIsAuthentic(protection))
+    return "only this machine's journal of it is trusted (anyone who can write to the bucket and knows the public keys could plant a journal under a file key of their own), and this machine has none";
   if (mine && !mine.header.ageHeader) return 'its journal was written by an s3duct that did not record the age header';
   return null;
+}
+
+/**
+ * Whether a put may continue from the store copy of an age journal. Sealing one needs no
+ * secret when the stream is encrypted to public keys: a bucket writer could plant one whose
+ * header wraps a file key they chose, and the resumed put would seal the rest of the data
+ * under it. A passphrase header, though, can only be made by whoever knows the passphrase.
+ */
+export function ageStoreCopyIsAuthentic(protection: Protection): boolean {
+  return protection.mode === 'age' && protection.keys.kind === 'passphrase';
 }
 
 async function storeJournalIsAge(store: Store, layout: StreamLayout): Promise<boolean> {

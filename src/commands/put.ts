@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 import { parseWorkers } from '../cli/common-options.js';
 import { canUnwrapAge } from '../crypto/age-keys.js';
-import { isOwnAgeManifest, whyAgePutRestarts } from './age-resume.js';
+import { ageStoreCopyIsAuthentic, isOwnAgeManifest, whyAgePutRestarts } from './age-resume.js';
 import { codecForPut, protectionKeyId, type StreamCodec } from '../crypto/stream-codec.js';
 import { conflictError, usageError } from '../errors.js';
 import { StreamLayout, validateStreamName } from '../format/layout.js';
@@ -133,6 +133,9 @@ interface PutPlan {
   readonly workers: number;
   readonly input: InputSource;
   readonly stem: string;
+  /** Starting over an age put it cannot continue: unlike --restart, this does not say that no
+   *  put of the stream runs elsewhere, so a store lock stays to be acquired or refused. */
+  readonly ageRestart?: boolean;
 }
 
 /**
@@ -160,7 +163,7 @@ async function resumablePut(p: PutPlan): Promise<{ manifest: Manifest; id: strin
   if (restart) {
     await local.remove();
     // The lock only on --restart, which says no other put of this stream runs anywhere.
-    await store.delete(o.restart ? [layout.resume, layout.lock] : [layout.resume]);
+    await store.delete(o.restart && !p.ageRestart ? [layout.resume, layout.lock] : [layout.resume]);
   }
   const keyId = protectionKeyId(protection);
   const identity: PutIdentity = { location: store.location, prefix: layout.prefix, name, chunkSize: p.chunkSize, encryption: protection.mode, keyId, storageClass: p.storageClass, tags: p.tags };
@@ -168,12 +171,15 @@ async function resumablePut(p: PutPlan): Promise<{ manifest: Manifest; id: strin
   if (ageRestart) {
     warn(`an interrupted age put of "${name}" cannot be resumed: ${ageRestart}; starting it over`);
     await new ResumeJournal(store, layout, local).discard();
-    return resumablePut({ ...p, o: { ...o, restart: true } });
+    return resumablePut({ ...p, o: { ...o, restart: true }, ageRestart: true });
   }
+  // An age put to public keys continues only its own local journal (age-resume.ts); without
+  // one, an age store copy was dealt with above, and another mode's is read to be refused.
+  const trustStoreCopy = protection.mode !== 'age' || ageStoreCopyIsAuthentic(protection) || !interruptedHere;
   // Private names: the store copy sits under an id only the local journal knows, so only a
   // local journal can be resumed (a new id would never find an old copy).
   const interrupted =
-    restart || (p.privateNames && !interruptedHere) ? null : await loadInterrupted(store, layout, protection, interruptedHere).catch(refusedResume(name));
+    restart || (p.privateNames && !interruptedHere) ? null : await loadInterrupted(store, layout, protection, interruptedHere, trustStoreCopy).catch(refusedResume(name));
   if (interrupted) {
     const why = resumeMismatch(interrupted.header, identity);
     if (why) throw conflictError(`an interrupted put of "${name}" exists, but ${why}; rerun with its settings to resume it, or pass --restart to discard it`);

@@ -63,7 +63,8 @@ export class ResumeJournal {
  * The journal of an interrupted put of this stream: the local one (`mine`, already read) if
  * present, else the store copy (whichever has the same stream and more chunks wins when both exist).
  */
-export async function loadInterrupted(store: Store, layout: StreamLayout, protection: Protection, mine: Journal | null): Promise<Journal | null> {
+export async function loadInterrupted(store: Store, layout: StreamLayout, protection: Protection, mine: Journal | null, useStoreCopy = true): Promise<Journal | null> {
+  if (!useStoreCopy) return mine;
   let remote: Journal | null = null;
   try {
     remote = parseJournal((await openJournal(await store.get(layout.resume), protection, `resume journal of "${layout.stream}"`)).toString('utf8'));

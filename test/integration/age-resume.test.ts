@@ -1,9 +1,12 @@
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { journalChunks } from '../helpers/journal.js';
+import { ageRecipientIds } from '../../src/crypto/age-keys.js';
+import { codecForPut } from '../../src/crypto/stream-codec.js';
 import { BIN, KEY_HEX, OTHER_KEY_HEX, runCli, tempDir, testBytes } from '../helpers/cli.js';
 
 const CHUNK = 64 * 1024;
@@ -47,8 +50,8 @@ describe('resuming an interrupted age put (local store)', () => {
   }
 
   /** A put interrupted by SIGINT after two chunks, which leaves the store copy of its journal. */
-  async function interrupt(args: string[], stateDir: string) {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, S3DUCT_STATE_DIR: stateDir }, stdio: ['pipe', 'ignore', 'pipe'] });
+  async function interrupt(args: string[], stateDir: string, env: Record<string, string> = {}) {
+    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, S3DUCT_STATE_DIR: stateDir, ...env }, stdio: ['pipe', 'ignore', 'pipe'] });
     let err = '';
     child.stderr.on('data', (d) => (err += d));
     child.stdin.on('error', () => {});
@@ -148,7 +151,7 @@ describe('resuming an interrupted age put (local store)', () => {
     await expectRestored(s);
   });
 
-  test('the store copy of the journal is an age file (hashes never in clear) and lets another machine resume', async () => {
+  test('the store copy of the journal is an age file (hashes never in clear) that get --partial reads; another machine given public keys starts over', async () => {
     const s = stream(['--age-identity', key]);
     await interrupt([...putArgs(s.name), '--age-identity', key], file(`state-a-${s.name}`));
     const copy = readFileSync(s.resumeObject);
@@ -162,10 +165,47 @@ describe('resuming an interrupted age put (local store)', () => {
     assert.match(partial.stderr, /PARTIAL/);
     assert.ok(DATA.subarray(0, partial.stdout.length).equals(partial.stdout) && partial.stdout.length >= 2 * CHUNK, 'partial prefix differs');
 
+    // Public keys: anyone can seal a journal to them, so another machine does not trust the
+    // store copy (a planted one could carry a file key its author knows) and starts over.
     const machineB = file(`state-b-${s.name}`);
-    const resumed = await s.put([], {}, machineB);
+    const again = await s.put([], {}, machineB);
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stderr, /cannot be resumed: only this machine's journal of it is trusted .*; starting it over/);
+    await expectRestored(s);
+  });
+
+  test('a journal planted in the store under a file key its author knows is never resumed: the data stays sealed to the real recipients only', async () => {
+    const s = stream(['--age-identity', key]);
+    // The attacker can write to the bucket and knows the public key, nothing more.
+    execFileSync('age-keygen', ['-o', file(`attacker-${s.name}.txt`)], { stdio: 'ignore' });
+    const attacker = execFileSync('age-keygen', ['-y', file(`attacker-${s.name}.txt`)]).toString().trim();
+    const planted = await codecForPut({ mode: 'age', keys: { kind: 'public-key', recipients: [recipient, attacker], identities: [] } }, randomBytes(16));
+    const spec = planted.chunkSpec;
+    assert.equal(spec.mode, 'age');
+    const header = {
+      journal: 's3duct-resume', version: 1, streamId: randomBytes(16).toString('hex'), location: `file:${storeDir}`, prefix: '', name: s.name,
+      chunkSize: CHUNK, encryption: 'age', keyId: ageRecipientIds({ kind: 'public-key', recipients: [recipient], identities: [] }).join(','),
+      storageClass: 'STANDARD', tags: {}, createdAt: new Date().toISOString(), ageHeader: Buffer.from(spec.mode === 'age' ? spec.header : []).toString('base64'),
+    };
+    mkdirSync(path.dirname(s.resumeObject), { recursive: true });
+    writeFileSync(s.resumeObject, planted.sealJournal(Buffer.from(JSON.stringify(header) + '\n')));
+
+    const put = await s.put();
+    assert.equal(put.code, 0, put.stderr);
+    assert.doesNotMatch(put.stderr, /resuming/);
+    const stolen = spawnSync('/usr/bin/age', ['-d', '-i', file(`attacker-${s.name}.txt`), s.chunk(0)]);
+    assert.notEqual(stolen.status, 0, 'the attacker can read a chunk');
+    await expectRestored(s);
+  });
+
+  test('with a passphrase (which a planted journal cannot be sealed under), another machine resumes from the store copy', async () => {
+    const s = stream(['--age-passphrase-env', 'PW'], { PW });
+    await interrupt([...putArgs(s.name), '--age-passphrase-env', 'PW'], file(`state-a-${s.name}`), { PW });
+    const resumed = await s.put([], {}, file(`state-b-${s.name}`));
     assert.equal(resumed.code, 0, resumed.stderr);
     assert.match(resumed.stderr, /resuming the interrupted put/);
-    await expectRestored(s);
+    const r = await runCli(['get', ...base, '--name', s.name, '--age-passphrase-env', 'PW'], { env: { PW } });
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(r.stdout.equals(DATA));
   });
 });
