@@ -54,25 +54,27 @@ export class LocalStore implements Store {
 
   async create(key: string, body: Buffer): Promise<boolean> {
     const target = this.file(key);
-    const tmp = `${target}${PARTIAL}${randomBytes(6).toString('hex')}`;
+    let fh: fs.FileHandle;
     try {
       await fs.mkdir(path.dirname(target), { recursive: true });
-      const fh = await fs.open(tmp, 'w', 0o600);
-      try {
-        await fh.writeFile(body);
-        await fh.sync();
-      } finally {
-        await fh.close();
-      }
-      await fs.link(tmp, target); // fails if the target exists: create-if-absent, atomically
-      await syncDir(path.dirname(target));
-      return true;
+      // O_EXCL: create-if-absent on any file system (a hard link would fail on FAT and others).
+      // A reader in the instant before the write sees an empty object: for a lock, "in use".
+      fh = await fs.open(target, 'wx', 0o600);
     } catch (e: any) {
       if (e?.code === 'EEXIST') return false;
       throw failure(`${this.location}: cannot write ${key}: ${e?.code ?? e?.message}`);
-    } finally {
-      await fs.rm(tmp, { force: true });
     }
+    try {
+      await fh.writeFile(body);
+      await fh.sync();
+      await fh.close();
+    } catch (e: any) {
+      await fh.close().catch(() => {});
+      await fs.rm(target, { force: true }); // never leave a torn object that blocks the next create
+      throw failure(`${this.location}: cannot write ${key}: ${e?.code ?? e?.message}`);
+    }
+    await syncDir(path.dirname(target));
+    return true;
   }
 
   async get(key: string, range?: ByteRange, into?: Uint8Array): Promise<Buffer> {

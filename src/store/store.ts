@@ -86,7 +86,7 @@ export interface Store {
   put(key: string, body: AsyncIterable<Buffer>, opts?: PutOptions): Promise<PutResult>;
   /**
    * Stores a small object only if there is none under `key`; false if there is one. Atomic
-   * where the store can say so (S3's If-None-Match, a link on a file system); a store that
+   * where the store can say so (S3's If-None-Match, O_EXCL on a file system); a store that
    * refuses conditional writes gets a HEAD before the PUT, so callers read back what they need
    * to own.
    */
