@@ -68,7 +68,7 @@ const shellWord = (w: string) => (/^[A-Za-z0-9_@%+=:,./-]+$/.test(w) ? w : `'${w
  * the user typed (those set from the environment are left out: they still apply). A key given
  * inline as hex is never echoed.
  */
-type HintOptions = RawStoreOptions & RawAgeOptions & { key?: string };
+type HintOptions = RawStoreOptions & RawAgeOptions & { key?: string; profile?: string; passwordEnv?: string };
 
 export function restoreCommandHint(name: string, o: HintOptions, fromEnv: ReadonlySet<string>): string {
   return commandHint(['restore', name], o, fromEnv, ['--wait']);
@@ -81,6 +81,8 @@ export function commandHint(words: readonly string[], o: HintOptions, fromEnv: R
   const add = (flag: string, attr: keyof typeof o, value = o[attr]) => {
     if (value !== undefined && !fromEnv.has(attr)) line.push(flag, String(value));
   };
+  add('--profile', 'profile');
+  add('--password-env', 'passwordEnv');
   add('--store', 'store');
   add('--bucket', 'bucket');
   add('--prefix', 'prefix');

@@ -110,6 +110,8 @@ describe('restore helpers', () => {
     assert.equal(restoreCommandHint('a', { ...o, key: 'file:/k' }, new Set(['store', 'region'])), 's3duct restore a --key file:/k --wait');
     // restore's own hint (check with head) names the same store and key.
     assert.equal(commandHint(['head', 'a'], { ...o, key: 'env:K' }, new Set(['region'])), "s3duct head a --store 's3://b/p q' --key env:K");
+    // A profile's path and password variable (never the password) come along too.
+    assert.equal(commandHint(['head', 'a'], { retries: '2', checksumMode: 'when_supported', profile: '/p/f.json', passwordEnv: 'PW' }, new Set()), 's3duct head a --profile /p/f.json --password-env PW');
   });
 
   test('list table: aligned columns, numbers right-aligned, notes after encryption', () => {
