@@ -29,8 +29,18 @@ export async function whyAgePutRestarts(protection: Protection, store: Store, la
  * header wraps a file key they chose, and the resumed put would seal the rest of the data
  * under it. A passphrase header, though, can only be made by whoever knows the passphrase.
  */
-export function ageStoreCopyIsAuthentic(protection: Protection): boolean {
+function ageStoreCopyIsAuthentic(protection: Protection): boolean {
   return protection.mode === 'age' && protection.keys.kind === 'passphrase';
+}
+
+/**
+ * Whether the put may read the store copy of the journal beside its own (`mine`): always but
+ * for an age put to public keys that has a local journal, which it continues alone. Without
+ * one, an age store copy is whyAgePutRestarts' to refuse, and another mode's is read so that
+ * the resume refuses it (exit 7) instead of overwriting it.
+ */
+export function mayUseStoreJournal(protection: Protection, mine: Journal | null): boolean {
+  return protection.mode !== 'age' || ageStoreCopyIsAuthentic(protection) || !mine;
 }
 
 async function storeJournalIsAge(store: Store, layout: StreamLayout): Promise<boolean> {

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 import { parseWorkers } from '../cli/common-options.js';
 import { canUnwrapAge } from '../crypto/age-keys.js';
-import { ageStoreCopyIsAuthentic, isOwnAgeManifest, whyAgePutRestarts } from './age-resume.js';
+import { isOwnAgeManifest, mayUseStoreJournal, whyAgePutRestarts } from './age-resume.js';
 import { codecForPut, protectionKeyId, type StreamCodec } from '../crypto/stream-codec.js';
 import { conflictError, usageError } from '../errors.js';
 import { StreamLayout, validateStreamName } from '../format/layout.js';
@@ -160,26 +160,23 @@ async function resumablePut(p: PutPlan): Promise<{ manifest: Manifest; id: strin
     replacing = true;
     restart = true;
   }
-  if (restart) {
-    await local.remove();
-    // The lock only on --restart, which says no other put of this stream runs anywhere.
-    await store.delete(o.restart && !p.ageRestart ? [layout.resume, layout.lock] : [layout.resume]);
-  }
+  // An explicit --restart says no other put of this stream runs anywhere: its store state and
+  // lock go now. Any other start-over leaves the store alone until this put holds the lock
+  // (below): the state may be a put's that is running elsewhere.
+  const restartNow = !!o.restart && !p.ageRestart;
+  if (restart) await local.remove();
+  if (restartNow) await store.delete([layout.resume, layout.lock]);
   const keyId = protectionKeyId(protection);
   const identity: PutIdentity = { location: store.location, prefix: layout.prefix, name, chunkSize: p.chunkSize, encryption: protection.mode, keyId, storageClass: p.storageClass, tags: p.tags };
   const ageRestart = restart ? null : await whyAgePutRestarts(protection, store, layout, p.privateNames, interruptedHere);
   if (ageRestart) {
     warn(`an interrupted age put of "${name}" cannot be resumed: ${ageRestart}; starting it over`);
-    await new ResumeJournal(store, layout, local).discard();
     return resumablePut({ ...p, o: { ...o, restart: true }, ageRestart: true });
   }
-  // An age put to public keys continues only its own local journal (age-resume.ts); without
-  // one, an age store copy was dealt with above, and another mode's is read to be refused.
-  const trustStoreCopy = protection.mode !== 'age' || ageStoreCopyIsAuthentic(protection) || !interruptedHere;
   // Private names: the store copy sits under an id only the local journal knows, so only a
   // local journal can be resumed (a new id would never find an old copy).
   const interrupted =
-    restart || (p.privateNames && !interruptedHere) ? null : await loadInterrupted(store, layout, protection, interruptedHere, trustStoreCopy).catch(refusedResume(name));
+    restart || (p.privateNames && !interruptedHere) ? null : await loadInterrupted(store, layout, protection, interruptedHere, mayUseStoreJournal(protection, interruptedHere)).catch(refusedResume(name));
   if (interrupted) {
     const why = resumeMismatch(interrupted.header, identity);
     if (why) throw conflictError(`an interrupted put of "${name}" exists, but ${why}; rerun with its settings to resume it, or pass --restart to discard it`);
@@ -192,9 +189,10 @@ async function resumablePut(p: PutPlan): Promise<{ manifest: Manifest; id: strin
   // puts ever share one.
   const id = streamId.toString('hex');
   const lock = p.privateNames ? undefined : await StoreLock.acquire(store, layout, name, id);
-  // Once this put holds the stream, the old stream's chunks get replaced: never leave its
-  // manifest claiming them.
-  if (replacing) await store.delete([layout.manifest]);
+  // Once this put holds the stream: the interrupted put it starts over loses its store copy,
+  // and a replaced stream its manifest (never left claiming chunks about to be replaced).
+  const superseded = [...(restart && !restartNow ? [layout.resume] : []), ...(replacing ? [layout.manifest] : [])];
+  if (superseded.length) await store.delete(superseded);
   if (interrupted) warn(`resuming the interrupted put of "${name}": ${interrupted.chunks.length} chunks already stored; re-reading the input to check them`);
   const journal = new ResumeJournal(store, layout, local);
   await journal.begin(interrupted?.header ?? newJournalHeader(streamId, identity, codec), interrupted?.chunks ?? []);
