@@ -1,6 +1,4 @@
 #!/usr/bin/env node
-import { main } from '../dist/src/cli/main.js';
+import { runMain } from '../dist/src/cli/main.js';
 
-main(process.argv).then((code) => {
-  process.exitCode = code;
-});
+runMain(process.argv);

@@ -60,7 +60,7 @@ try {
       ? { entryPoints: [entry] }
       : {
           stdin: {
-            contents: "import { main } from './src/cli/main.ts';\nmain(process.argv).then((code) => { process.exitCode = code; });\n",
+            contents: "import { runMain } from './src/cli/main.ts';\nrunMain(process.argv);\n",
             resolveDir: ROOT,
             sourcefile: 'sea-entry.ts',
             loader: 'ts',

@@ -50,3 +50,23 @@ export async function main(argv: string[]): Promise<number> {
     return ExitCode.failure;
   }
 }
+
+/**
+ * The process entry point (bin/s3duct.js and the one executable). Node exits 0 once nothing
+ * is left to wait for, even with the command's promise still pending: a stall would then pass
+ * for a finished backup. Until the command settles, the exit code is a failure, and a drained
+ * event loop is reported as the internal error it is.
+ */
+export function runMain(argv: string[]): void {
+  let settled = false;
+  process.exitCode = ExitCode.failure;
+  process.on('beforeExit', () => {
+    if (settled) return;
+    process.stderr.write('s3duct: internal error: the command stopped making progress with work unfinished; nothing was completed (please report this)\n');
+    process.exit(ExitCode.failure);
+  });
+  void main(argv).then((code) => {
+    settled = true;
+    process.exitCode = code;
+  });
+}

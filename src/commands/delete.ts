@@ -7,7 +7,7 @@ import { acquireLock } from '../resume/lock.js';
 import { STALE_MS, lockInUse, readLock } from '../resume/store-lock.js';
 import { stateDirId, streamStateStem } from '../resume/state-dir.js';
 import { isPrivateId } from '../format/private-id.js';
-import type { IncompleteUpload, ObjectInfo, Store } from '../store/store.js';
+import { storeWhere, type IncompleteUpload, type ObjectInfo, type Store } from '../store/store.js';
 import { formatBytes } from '../units.js';
 import { listPrivateStreams } from './stream-resolve.js';
 import { openTarget, type Target, type TargetOptions } from './target.js';
@@ -99,7 +99,7 @@ async function confirm(question: string): Promise<boolean> {
 async function onlyVersionOf(target: Target, name: string): Promise<string> {
   const ids: string[] = [];
   for await (const e of listPrivateStreams(target.store, target.prefix, target.protection)) if (e.kind === 'stream' && e.manifest.name === name) ids.push(e.id);
-  if (!ids.length) throw notFoundError(`no stream named "${name}" at ${target.store.location} (an unfinished put has no name yet: delete it by its id, shown by list)`);
+  if (!ids.length) throw notFoundError(`no stream named "${name}" at ${storeWhere(target.store, target.prefix)} (an unfinished put has no name yet: delete it by its id, shown by list)`);
   if (ids.length > 1) throw usageError(`"${name}" has ${ids.length} versions (${ids.join(', ')}); delete takes one of these ids`);
   return ids[0]!;
 }
@@ -124,8 +124,8 @@ export async function deleteCommand(arg: string | undefined, o: DeleteOptions): 
       throw conflictError(`a put of "${name}" is running (its lock was refreshed ${held.refreshed}): let it finish or stop it first; a killed put's lock goes stale after ${STALE_MS / 60_000} minutes`);
     const plan = await planDelete(store, layout, `${stem}.journal`);
     if (!plan.manifest && !plan.control.length && !plan.chunks.length && !plan.incomplete.length && !plan.localJournal)
-      throw notFoundError(`no stream "${name}" at ${store.location}`);
-    const text = describePlan(name, store.location, plan);
+      throw notFoundError(`no stream "${name}" at ${storeWhere(store, prefix)}`);
+    const text = describePlan(name, storeWhere(store, prefix), plan);
     if (!o.dryRun && !o.yes) {
       if (!process.stdin.isTTY) throw usageError(`refusing to delete ${text} without confirmation: pass --yes`);
       if (!(await confirm(`delete ${text}? [y/N] `))) throw new S3ductError('cancelled; nothing deleted', ExitCode.failure);

@@ -9,7 +9,7 @@ import { intoOutput } from './output-sink.js';
 import { StreamLayout, validateStreamName } from '../format/layout.js';
 import type { Manifest } from '../format/manifest.js';
 import { isPrivateId } from '../format/private-id.js';
-import type { Store } from '../store/store.js';
+import { storeWhere, type Store } from '../store/store.js';
 import { ExitCode, S3ductError, authError, notFoundError, notReadyError } from '../errors.js';
 import { codecForPut, protectionKeyId, type Protection } from '../crypto/stream-codec.js';
 import { LocalJournal } from '../resume/local-journal.js';
@@ -73,7 +73,7 @@ export async function getCommand(ref: string | undefined, dir: string | undefine
   const outFile = dir === undefined ? o.output : o.output !== undefined ? path.resolve(dir, o.output) : await originalPath(dir, manifest);
   const progress = await createProgress({ verb: 'get', enabled: o.progress, totalBytes: manifest.stream.size });
   try {
-    await intoOutput(outFile, (sink) =>
+    await intoOutput(outFile, manifest.stream.size, (sink) =>
       getStream({
         store: watch ? gatedStore(store, layout, manifest, watch) : store,
         layout,
@@ -138,12 +138,12 @@ async function rawDownload(store: Store, layout: StreamLayout, file: string | un
   for await (const o of store.list(layout.chunksDir)) {
     // Without the key the manifest cannot say how many chunks there are: the listing must at
     // least run from chunk 0 without a gap, or the copy would silently lack a chunk.
-    if (o.key !== layout.chunk(objects.length)) throw notFoundError(`stream "${layout.stream}": chunk ${objects.length} is missing at ${store.location}; the stream is damaged`);
+    if (o.key !== layout.chunk(objects.length)) throw notFoundError(`stream "${layout.stream}": chunk ${objects.length} is missing at ${storeWhere(store, layout.prefix)}; the stream is damaged`);
     objects.push({ key: o.key, size: o.size, tag: null });
   }
-  if (!objects.length) throw notFoundError(`no chunks for stream "${layout.stream}" at ${store.location}`);
-  if (!(await store.head(layout.manifest))) throw notFoundError(`stream "${layout.stream}" has no manifest at ${store.location}: its put never finished`);
-  await intoOutput(file, async (sink) => {
+  if (!objects.length) throw notFoundError(`no chunks for stream "${layout.stream}" at ${storeWhere(store, layout.prefix)}`);
+  if (!(await store.head(layout.manifest))) throw notFoundError(`stream "${layout.stream}" has no manifest at ${storeWhere(store, layout.prefix)}: its put never finished`);
+  await intoOutput(file, objects.reduce((n, o) => n + o.size, 0), async (sink) => {
     for await (const piece of prefetchRanges(store, objects, RANGE_SIZE, workers)) {
       await sink.write(piece.bytes);
       piece.release();
@@ -159,7 +159,7 @@ async function openUnfinished(store: Store, prefix: string, name: string, protec
   const layout = new StreamLayout(prefix, validateStreamName(name));
   const local = new LocalJournal(`${streamStateStem(store.location, prefix, name)}.journal`);
   const journal = await loadInterrupted(store, layout, protection, await local.read());
-  if (!journal || !journal.chunks.length) throw notFoundError(`no stream "${name}" at ${store.location}, finished or not`);
+  if (!journal || !journal.chunks.length) throw notFoundError(`no stream "${name}" at ${storeWhere(store, prefix)}, finished or not`);
   const h = journal.header;
   // An age put's recipients are not get's to know: whether the identities unwrap the header decides.
   const sameKey = protection.mode === 'age' || h.keyId === protectionKeyId(protection);

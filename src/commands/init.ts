@@ -64,7 +64,7 @@ export async function initCommand(o: InitOptions): Promise<void> {
   const old = o.reinit ? await unlockProfile(file, o, `Current password for ${file}: `) : undefined;
   const settings = settingsFrom(o, old?.document.settings);
   const credentials = o.saveCredentials ? credentialsFromEnv() : o.dropCredentials ? undefined : old?.credentials;
-  const password = old ? await newPassword(o, old.password) : await readPassword(o, { prompt: `New password for ${file}: `, confirm: true });
+  const password = old ? await newPassword(o, old.password) : await readPassword(o, { prompt: `New password for ${file}: `, confirm: true, setting: true });
   const kdf = newKdfParams();
   const doc = sealProfile(settings, kdf, { masterKey: old?.masterKey ?? randomBytes(32), ...(credentials ? { credentials } : {}) }, await passwordKey(password, kdf));
   const { backup } = await writeProfileText(file, serializeProfile(doc), !!old);
@@ -80,8 +80,8 @@ export async function initCommand(o: InitOptions): Promise<void> {
 /** --reinit's new password: --new-password-env, the next stdin line, or a prompt; the current
  *  one is kept when none is given (a change of settings or credentials only). */
 async function newPassword(o: InitOptions, current: string): Promise<string> {
-  if (o.newPasswordEnv) return readPassword(o, { prompt: '', envVar: o.newPasswordEnv });
+  if (o.newPasswordEnv) return readPassword(o, { prompt: '', envVar: o.newPasswordEnv, setting: true });
   if (o.passwordEnv) return current;
-  const pw = await readPassword(o.passwordStdin ? o : {}, { prompt: 'New password (Enter keeps the current one): ', confirm: true, allowEmpty: true });
+  const pw = await readPassword(o.passwordStdin ? o : {}, { prompt: 'New password (Enter keeps the current one): ', confirm: true, allowEmpty: true, setting: true });
   return pw || current;
 }

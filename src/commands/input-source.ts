@@ -3,6 +3,7 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { S3ductError, usageError } from '../errors.js';
 import type { SourceInfo } from '../format/manifest.js';
+import { blockDeviceSize } from './block-device.js';
 import { ByteReader } from '../pipeline/byte-reader.js';
 import { PositionalInput, type ChunkInput } from '../pipeline/chunk-input.js';
 
@@ -58,6 +59,17 @@ export async function openInput(file: string | undefined): Promise<InputSource> 
         }
         expectedSize = st.size;
       }
+      // `s3duct put < /dev/sdb`: Node's stdin reads nothing from a block device (an empty
+      // backup with exit 0), so the device is read through its descriptor, from stdin's offset.
+      if (st.isBlockDevice()) {
+        const base = stdinOffset() ?? 0;
+        const size = await blockDeviceSize('/proc/self/fd/0');
+        if (size === undefined) return streamed(createReadStream('', { fd: 0, autoClose: false, start: base, highWaterMark: READ_BUFFER }), { kind: 'stdin' });
+        return positional(new PositionalInput(0, Math.max(0, size - base), base), { kind: 'stdin' }, async () => {
+          const now = await blockDeviceSize('/proc/self/fd/0');
+          return now === undefined ? undefined : Math.max(0, now - base);
+        });
+      }
     } catch (e) {
       if (e instanceof S3ductError) throw e;
       /* stdin closed: read() reports end of input */
@@ -84,20 +96,4 @@ export async function openInput(file: string | undefined): Promise<InputSource> 
   if (st.size === 0) return streamed(data(), { kind: 'file', fileName, mtime });
   const info: SourceInfo = { kind: 'file', fileName, size: st.size, mtime };
   return positional(new PositionalInput(file, st.size), info, async () => (await fs.stat(file)).size);
-}
-
-/**
- * A block device's size without an ioctl (Node has none): stat reports 0 for devices, but
- * Linux publishes the size in 512-byte sectors under /sys/class/block/<device>/size whatever
- * the device's own sector size. Undefined elsewhere: the device is then read to its end
- * without a size for progress.
- */
-export async function blockDeviceSize(file: string): Promise<number | undefined> {
-  try {
-    const dev = path.basename(await fs.realpath(file));
-    const sectors = Number((await fs.readFile(`/sys/class/block/${dev}/size`, 'utf8')).trim());
-    return Number.isSafeInteger(sectors) ? sectors * 512 : undefined;
-  } catch {
-    return undefined;
-  }
 }

@@ -4,6 +4,7 @@ import { ExitCode, S3ductError } from '../errors.js';
 import { looksLikeAge } from '../crypto/age-payload.js';
 import { MANIFEST_LEAF, StreamLayout } from '../format/layout.js';
 import type { EncryptionInfo, Manifest } from '../format/manifest.js';
+import { streamIdOfPrivateId } from '../format/private-id.js';
 import { isArchiveClass } from '../format/storage-class.js';
 import { mapLimit } from '../pipeline/map-limit.js';
 import { CHUNK_CONTENT_TYPE } from '../pipeline/put-stream.js';
@@ -99,6 +100,12 @@ async function readRow(store: Store, prefix: string, c: Candidate, protection: P
     if (mode === 'none' && /not an s3duct manifest/.test(e.message) && !(await holdsOurChunks(store, layout))) return null;
     return unreadable(unreadableNote(mode, protection, e), mode);
   }
+  // The checks get makes before trusting a manifest: one moved or copied here is damage, not
+  // a version to show with another stream's name or date.
+  // (A named stream's key is its put's prefix and name, and this listing's prefix may hold part of that name.)
+  const ownId = streamIdOfPrivateId(path);
+  const key = c.folder.slice(0, -1);
+  if (ownId ? manifest.streamId !== ownId.toString('hex') : key !== manifest.name && !key.endsWith(`/${manifest.name}`)) return unreadable('damaged manifest', mode);
   const last = manifest.chunks.length - 1;
   return {
     name: manifest.name,

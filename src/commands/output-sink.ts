@@ -4,6 +4,7 @@ import * as fs from 'node:fs/promises';
 import { ExitCode, failure, usageError } from '../errors.js';
 import { warn } from '../ui/log.js';
 import type { Sink } from '../pipeline/get-stream.js';
+import { blockDeviceSize } from './block-device.js';
 
 export interface OutputTarget {
   readonly sink: Sink;
@@ -22,8 +23,8 @@ const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
  * error, or a signal (exit 6), a file's partial content is removed first: restored plaintext
  * is never left behind under a name that could pass for the restore.
  */
-export async function intoOutput(file: string | undefined, fill: (sink: Sink) => Promise<void>): Promise<void> {
-  const output = await openOutput(file);
+export async function intoOutput(file: string | undefined, size: number, fill: (sink: Sink) => Promise<void>): Promise<void> {
+  const output = await openOutput(file, size);
   const onSignal = (sig: NodeJS.Signals) => {
     output.discardNow();
     warn(`interrupted by ${sig}: the restore is incomplete${file === undefined || file === '-' ? '' : `; nothing was left at ${file}`}`);
@@ -48,11 +49,12 @@ const code = (e: any) => e?.code ?? e?.message ?? String(e);
  * name beside it and renamed once verified. A symlink is followed first: the rename replaces
  * the file it points to, never the link (nor a link like /dev/stdout).
  */
-async function openOutput(file: string | undefined): Promise<OutputTarget> {
+async function openOutput(file: string | undefined, size: number): Promise<OutputTarget> {
   if (file === undefined || file === '-') return stdoutTarget();
   if (file === '') throw usageError('--output needs a file name');
   const st = await fs.stat(file).catch(() => null);
   if (st?.isDirectory()) throw usageError(`--output ${file} is a directory (to restore into a directory under the original name: s3duct get NAME DIR)`);
+  if (st?.isBlockDevice()) await checkRoom(file, size);
   if (st && !st.isFile()) return deviceTarget(file, st.isBlockDevice());
   if (!st && (await fs.lstat(file).catch(() => null))?.isSymbolicLink()) throw usageError(`--output ${file} is a symlink to nothing`);
   const real = st ? await fs.realpath(file) : file;
@@ -73,6 +75,12 @@ async function openOutput(file: string | undefined): Promise<OutputTarget> {
     },
     discardNow: () => rmSync(tmp, { force: true }),
   };
+}
+
+/** A disk too small would take part of the restore and then fail: refused before a byte. */
+async function checkRoom(file: string, size: number): Promise<void> {
+  const room = await blockDeviceSize(file);
+  if (room !== undefined && room < size) throw usageError(`--output ${file} holds ${room} bytes, the stream has ${size}: nothing was written`);
 }
 
 /** A device or fifo: written in place (there is no rename for it), and synced only if a disk. */

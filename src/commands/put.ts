@@ -25,7 +25,7 @@ import { ResumeJournal, loadInterrupted } from '../resume/resume-journal.js';
 import { streamStateStem } from '../resume/state-dir.js';
 import { crashPoint } from '../resume/crash-points.js';
 import { StoreLock } from '../resume/store-lock.js';
-import type { Store } from '../store/store.js';
+import { storeWhere, type Store } from '../store/store.js';
 import { ResumeDivergedError } from '../pipeline/put-stream.js';
 import type { InputSource } from './input-source.js';
 import { openStream } from './stream-access.js';
@@ -155,7 +155,7 @@ async function resumablePut(p: PutPlan): Promise<{ manifest: Manifest; id: strin
     // Re-running a put that died after its manifest finds it complete; --overwrite means a new one.
     const finished = o.overwrite ? null : await finishedByInterruptedPut(store, layout, protection, local, interruptedHere);
     if (finished) return { manifest: finished, id: layout.stream };
-    if (!o.overwrite) throw conflictError(`stream "${name}" already exists at ${store.location}; choose another --name, or pass --overwrite to replace it`);
+    if (!o.overwrite) throw conflictError(`stream "${name}" already exists at ${storeWhere(store, layout.prefix)}; choose another --name, or pass --overwrite to replace it`);
     // Any journal here belongs to the stream being replaced: the new put starts afresh.
     replacing = true;
     restart = true;
@@ -194,7 +194,7 @@ async function resumablePut(p: PutPlan): Promise<{ manifest: Manifest; id: strin
   const superseded = [...(restart && !restartNow ? [layout.resume] : []), ...(replacing ? [layout.manifest] : [])];
   if (superseded.length) await store.delete(superseded);
   if (interrupted) warn(`resuming the interrupted put of "${name}": ${interrupted.chunks.length} chunks already stored; re-reading the input to check them`);
-  const journal = new ResumeJournal(store, layout, local);
+  const journal = new ResumeJournal(store, layout, local, async () => lock?.confirm(name));
   await journal.begin(interrupted?.header ?? newJournalHeader(streamId, identity, codec), interrupted?.chunks ?? []);
   // Uploads a crashed put left half-done would bill forever: this put owns the stream (locked).
   await store.abortUploads(layout.chunksDir);
@@ -226,16 +226,18 @@ async function resumablePut(p: PutPlan): Promise<{ manifest: Manifest; id: strin
           stored++;
           progress.chunkDone();
         },
+        beforeChunkCommit: async () => lock?.confirm(name),
         beforeManifest: async () => lock?.check(name),
       },
     });
     crashPoint('after-manifest');
     await journal.discard();
+    // Before the lock goes: a put that replaced the stream the moment it went would lose its
+    // first chunks and uploads to this tidying. The stream is complete either way.
+    await tidyFinished(store, layout, manifest.chunks.length).catch((e) =>
+      warn(`the stream is complete, but tidying its store left leftovers (${e?.message ?? e}); \`s3duct verify\` lists them`),
+    );
     await lock?.release();
-    await removeChunksFrom(store, layout, manifest.chunks.length);
-    // A create whose answer was lost and retried leaves an upload nobody completes: ours are
-    // all complete now, so anything still open under the stream is such an orphan.
-    await store.abortUploads(layout.chunksDir);
     return { manifest, id: layout.stream };
   } catch (e) {
     await lock?.stopped().catch(() => {}); // kept, marked stopped: the next run takes it over
@@ -299,14 +301,17 @@ function interruptOnSignal(input: InputSource): { signal(): string | undefined; 
   };
 }
 
-/** Chunks past the end of the finished stream come from an earlier, longer attempt. */
-async function removeChunksFrom(store: Store, layout: StreamLayout, count: number): Promise<void> {
+/** Removes what a finished stream no longer needs: chunks past its end, from an earlier and
+ *  longer attempt, and uploads a create whose answer was lost and retried left open (this
+ *  put's own are all complete now, so anything still open under the stream is such an orphan). */
+async function tidyFinished(store: Store, layout: StreamLayout, count: number): Promise<void> {
   const extra: string[] = [];
   for await (const o of store.list(layout.chunksDir)) {
     const index = Number(o.key.slice(layout.chunksDir.length));
     if (Number.isInteger(index) && index >= count) extra.push(o.key);
   }
   if (extra.length) await store.delete(extra);
+  await store.abortUploads(layout.chunksDir);
 }
 
 /**

@@ -2,7 +2,7 @@ import { openManifest, type Protection, type StreamCodec } from '../crypto/strea
 import { ExitCode, S3ductError, notFoundError } from '../errors.js';
 import { StreamLayout, validateStreamName } from '../format/layout.js';
 import type { Manifest } from '../format/manifest.js';
-import type { Store } from '../store/store.js';
+import { storeWhere, type Store } from '../store/store.js';
 
 export interface OpenStream {
   readonly layout: StreamLayout;
@@ -27,8 +27,8 @@ export async function readManifest(store: Store, layout: StreamLayout, label: st
       const started = await store.head(layout.chunk(0));
       throw notFoundError(
         started
-          ? `stream ${label} at ${store.location}: its put never finished (chunks exist, no manifest); run the same put again to resume`
-          : `no stream ${label} at ${store.location}`,
+          ? `stream ${label} at ${storeWhere(store, layout.prefix)}: its put never finished (chunks exist, no manifest); run the same put again to resume`
+          : `no stream ${label} at ${storeWhere(store, layout.prefix)}`,
       );
     }
     throw e;

@@ -1,8 +1,10 @@
+import { looksLikeAge } from '../crypto/age-payload.js';
+import { sealedKindOf } from '../crypto/segmented-aead.js';
 import { openManifest, type Protection } from '../crypto/stream-codec.js';
 import { ExitCode, S3ductError, integrityError, notFoundError } from '../errors.js';
 import { StreamLayout } from '../format/layout.js';
 import { streamIdOfPrivateId } from '../format/private-id.js';
-import { childFolders, type Store } from '../store/store.js';
+import { childFolders, storeWhere, type Store } from '../store/store.js';
 import { openStream, readManifest, type OpenStream } from './stream-access.js';
 import { openTarget, type Target, type TargetOptions } from './target.js';
 
@@ -11,8 +13,10 @@ export type PrivateEntry =
   | ({ readonly kind: 'stream'; readonly id: string } & OpenStream)
   /** Chunks but no manifest: a put that has not finished (or is running). */
   | { readonly kind: 'unfinished'; readonly id: string }
-  /** A manifest this key cannot open: another profile's stream in a shared bucket, or damage. */
-  | { readonly kind: 'foreign'; readonly id: string; readonly reason: string };
+  /** A manifest this key cannot open: another profile's stream in a shared bucket. */
+  | { readonly kind: 'foreign'; readonly id: string; readonly reason: string }
+  /** A manifest that fails its checks: this key's stream damaged or replaced, for all we can tell. */
+  | { readonly kind: 'damaged'; readonly id: string; readonly reason: string };
 
 /**
  * Reads the manifest of the private stream `id` and checks it belongs there: the stream id
@@ -42,9 +46,16 @@ export async function* listPrivateStreams(store: Store, prefix: string, protecti
     } catch (e) {
       if (!(e instanceof S3ductError) || e.exitCode === ExitCode.failure) throw e; // store trouble is not "foreign"
       if (e.exitCode === ExitCode.notFound) yield { kind: 'unfinished', id };
-      else yield { kind: 'foreign', id, reason: e.message };
+      else yield { kind: e.exitCode === ExitCode.integrity && (await isSealedManifest(store, prefix, id)) ? 'damaged' : 'foreign', id, reason: e.message };
     }
   }
+}
+
+/** Whether the object under a private id is a sealed manifest (AES or age), so failing its
+ *  checks makes it this key's stream damaged or rolled back, not someone else's file. */
+async function isSealedManifest(store: Store, prefix: string, id: string): Promise<boolean> {
+  const head = await store.get(new StreamLayout(prefix, id).manifest, { start: 0, end: 32 }).catch(() => Buffer.alloc(0));
+  return sealedKindOf(head) === 'manifest' || looksLikeAge(head);
 }
 
 /** Newest first, by completion time: the order `list` shows versions and `get NAME` picks. */
@@ -61,9 +72,22 @@ export async function resolveStream(t: Pick<Target, 'store' | 'prefix' | 'protec
   if (streamIdOfPrivateId(ref)) return { id: ref, ...(await openPrivateStream(t.store, t.prefix, ref, t.protection)) };
   if (!t.privateNames) return { id: ref, ...(await openStream(t.store, t.prefix, ref, t.protection)) };
   const matches: Array<OpenStream & { id: string }> = [];
-  for await (const e of listPrivateStreams(t.store, t.prefix, t.protection)) if (e.kind === 'stream' && e.manifest.name === ref) matches.push(e);
-  if (!matches.length) throw notFoundError(`no stream named "${ref}" at ${t.store.location}`);
-  return matches.sort(newestFirst)[0]!;
+  const damaged: string[] = [];
+  for await (const e of listPrivateStreams(t.store, t.prefix, t.protection)) {
+    if (e.kind === 'stream' && e.manifest.name === ref) matches.push(e);
+    else if (e.kind === 'damaged') damaged.push(e.id);
+  }
+  const newest = matches.sort(newestFirst)[0];
+  // A damaged manifest hides its name: it may be the newest version of this one, and taking
+  // the next would quietly restore an older backup as if it were the latest.
+  if (damaged.length)
+    throw integrityError(
+      `cannot tell which version of "${ref}" is the newest: ${damaged.join(', ')} ${damaged.length > 1 ? 'have damaged manifests' : 'has a damaged manifest'} (see s3duct list); ${
+        newest ? `to restore the newest intact version anyway, name it by id: ${newest.id}` : 'no intact version was found'
+      }`,
+    );
+  if (!newest) throw notFoundError(`no stream named "${ref}" at ${storeWhere(t.store, t.prefix)}`);
+  return newest;
 }
 
 /**

@@ -161,7 +161,12 @@ export class Opener {
     if (h.index !== this.expect.index) throw integrityError(`${this.what}: object holds chunk ${h.index}: chunks were moved, dropped or duplicated`);
     // Checked after the stream id: the check value is per stream, so a foreign object would
     // otherwise be misreported as a key problem.
-    if (!h.keyCheck.equals(this.sealKey.check)) throw authError(`${this.what}: encrypted with a different key`);
+    if (!h.keyCheck.equals(this.sealKey.check))
+      // A chunk is opened only after its stream's manifest or journal opened with this key: a
+      // chunk under another key was put there by someone, it is not the user's wrong key.
+      throw this.expect.kind === 'chunk'
+        ? integrityError(`${this.what}: sealed under another key than the rest of its stream: the object was replaced`)
+        : authError(`${this.what}: encrypted with a different key`);
     return new SegmentOpener(aeadCipher('aes-256-gcm', objectKey(this.sealKey.root, h.salt), Buffer.from(raw)), this.what);
   }
 }

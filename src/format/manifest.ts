@@ -1,4 +1,5 @@
 import { integrityError } from '../errors.js';
+import { SEGMENT_SIZE } from '../crypto/segment-framing.js';
 
 /** The manifest version put writes. Readers accept every version listed in docs/FORMAT.md. */
 export const MANIFEST_VERSION = 2;
@@ -87,6 +88,9 @@ export function parseManifest(body: Buffer, what: string): Manifest {
   if (typeof m.name !== 'string') throw bad('name');
   if (!Number.isSafeInteger(m.chunkSize) || m.chunkSize <= 0) throw bad('chunkSize');
   if (!m.encryption || !['none', 'aes-256-gcm', 'age'].includes(m.encryption.mode)) throw bad('encryption');
+  // The framing is read with the one segment size this version writes: any other needs a newer reader.
+  if (m.encryption.mode !== 'none' && m.encryption.segmentSize !== SEGMENT_SIZE)
+    throw integrityError(`${what}: segment size ${JSON.stringify(m.encryption.segmentSize)} is not supported by this s3duct; upgrade`);
   if (!Array.isArray(m.chunks) || m.chunks.length === 0) throw bad('chunks');
   m.chunks.forEach((c: any, i: number) => {
     if (c?.index !== i || !Number.isSafeInteger(c.size) || !Number.isSafeInteger(c.storedSize)) throw bad(`chunks[${i}]`);

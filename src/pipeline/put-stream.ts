@@ -30,6 +30,8 @@ export interface PutEvents {
   onChunkStored?(record: JournalChunk): Promise<void> | void;
   /** Called per chunk an interrupted put had stored, once the input was checked against it. */
   onChunkVerified?(record: JournalChunk): void;
+  /** Awaited before each chunk object becomes visible in the store: may still refuse it. */
+  beforeChunkCommit?(): Promise<void>;
   /** Called once every chunk is stored, before the manifest is written: may still refuse. */
   beforeManifest?(): Promise<void>;
 }
@@ -230,6 +232,7 @@ async function putWithPool(p: PutStreamParams, pool: CryptoPool): Promise<Manife
         contentType: CHUNK_CONTENT_TYPE,
         tags: p.tags,
         onAcked: p.events?.onAcked,
+        beforeCommit: p.events?.beforeChunkCommit,
       }),
     );
     const readDone = settledLater(readChunk(index, job, queue));

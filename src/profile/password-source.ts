@@ -106,6 +106,8 @@ export interface PasswordRequest {
   readonly envVar?: string;
   /** Return "" for an empty answer (or no stdin line) instead of refusing it. */
   readonly allowEmpty?: boolean;
+  /** A password being set: it must be one the prompt can type back. */
+  readonly setting?: boolean;
 }
 
 export async function readPassword(o: PasswordOptions, r: PasswordRequest): Promise<string> {
@@ -126,5 +128,8 @@ export async function readPassword(o: PasswordOptions, r: PasswordRequest): Prom
     if (r.allowEmpty) return '';
     throw usageError('the password is empty');
   }
+  // The prompt drops control characters and ends at a newline: a password holding one could
+  // be set from a variable and never typed again, locking its owner out of the profile.
+  if (r.setting && /[\u0000-\u001f\u007f]/.test(pw)) throw usageError('the new password holds a control character (a newline, tab, …) that the password prompt cannot type; choose another');
   return pw;
 }

@@ -26,6 +26,9 @@ export class ResumeJournal {
     private readonly store: Store,
     private readonly layout: StreamLayout,
     private readonly local: LocalJournal,
+    /** Rejects when this put may no longer write the stream's objects (its store lock is lost):
+     *  the store copy would then replace the journal of the put that holds the stream now. */
+    private readonly mayWrite: () => Promise<void> = async () => {},
   ) {}
 
   async begin(header: JournalHeader, existing: readonly JournalChunk[]): Promise<void> {
@@ -42,6 +45,7 @@ export class ResumeJournal {
 
   async copyToStore(codec: StreamCodec): Promise<void> {
     if (!this.header) return;
+    await this.mayWrite();
     const text = Buffer.from(encodeHeader(this.header) + this.chunks.map(encodeChunk).join(''), 'utf8');
     await this.store.put(this.layout.resume, oneShot(codec.sealJournal(text)), { storageClass: 'STANDARD', contentType: 'application/x-s3duct-journal' });
     this.lastCopy = Date.now();

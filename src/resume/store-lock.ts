@@ -29,6 +29,12 @@ export interface LockBody {
 const REFRESH_MS = 60_000;
 /** A lock not refreshed for this long belongs to a put that is no longer running. */
 export const STALE_MS = 10 * 60_000;
+/**
+ * How recently a put must have refreshed its lock to make a chunk visible without asking the
+ * store again. Well under STALE_MS, so another put can take the lock over only from a put that
+ * would first ask, and find it gone.
+ */
+const LEASE_MS = 2 * REFRESH_MS;
 
 export async function readLock(store: Store, layout: StreamLayout): Promise<LockBody | 'foreign' | null> {
   let bytes: Buffer;
@@ -60,6 +66,11 @@ export class StoreLock {
   private timer: NodeJS.Timeout | undefined;
   /** A refresh in flight: a release waits for it, or the lock would reappear after the delete. */
   private refreshing: Promise<unknown> = Promise.resolve();
+  /** When this put last wrote its lock (wall-clock time, which runs on while a machine sleeps). */
+  private refreshedAt = Date.now();
+  /** One store round trip shared by chunks that ask at the same moment. */
+  private confirming: Promise<void> | undefined;
+  private lost = false;
 
   private constructor(
     private readonly store: Store,
@@ -87,6 +98,7 @@ export class StoreLock {
       await lock.write();
     }
     await lock.check(name);
+    lock.refreshedAt = Date.now();
     lock.timer = setInterval(() => (lock.refreshing = lock.refresh().catch(() => {})), REFRESH_MS);
     lock.timer.unref();
     return lock;
@@ -97,6 +109,23 @@ export class StoreLock {
   async check(name: string): Promise<void> {
     if (!(await this.holds()))
       throw conflictError(`the lock of "${name}" was taken by another command while this put ran (${this.layout.lock}); the manifest was not written`);
+  }
+
+  /**
+   * Throws unless this put still holds the lock: called before each chunk becomes visible. A
+   * put suspended past the stale time (a laptop asleep, SIGSTOP) may have lost it to another
+   * put of the stream, whose chunks it would then replace. Costs a request only after a pause.
+   */
+  async confirm(name: string): Promise<void> {
+    const age = Date.now() - this.refreshedAt;
+    if (!this.lost && age >= 0 && age < LEASE_MS) return;
+    await (this.confirming ??= this.refreshOrThrow(name).finally(() => (this.confirming = undefined)));
+  }
+
+  private async refreshOrThrow(name: string): Promise<void> {
+    await this.refreshing;
+    await this.refresh();
+    if (this.lost) throw conflictError(`the lock of "${name}" was taken by another put while this one was paused (${this.layout.lock}); this put stopped without writing more chunks`);
   }
 
   /** The put stopped short (exit 6): the lock stays, marked so any later put may take it
@@ -126,9 +155,14 @@ export class StoreLock {
   private async refresh(): Promise<void> {
     // A put that was suspended past the stale time may have lost the lock to another: it must
     // not overwrite theirs (its own check before the manifest then fails).
-    if (!(await this.holds())) return clearInterval(this.timer);
-    this.body = { ...this.body, refreshed: new Date().toISOString() };
+    if (this.lost || !(await this.holds())) {
+      this.lost = true;
+      return clearInterval(this.timer);
+    }
+    const now = Date.now();
+    this.body = { ...this.body, refreshed: new Date(now).toISOString() };
     await this.write();
+    this.refreshedAt = now;
   }
 
   private write(): Promise<unknown> {

@@ -42,6 +42,7 @@ export class LocalStore implements Store {
       }
       await io(fh.sync());
       await io(fh.close());
+      await opts.beforeCommit?.();
       await io(fs.rename(tmp, target));
     } catch (e) {
       await fh.close().catch(() => {});

@@ -22,6 +22,7 @@ import { Semaphore } from '../pipeline/semaphore.js';
 import { parseRestoreHeader } from './restore-header.js';
 import { abortUploadsUnder } from './incomplete-uploads.js';
 import { classifyS3Error } from './s3-errors.js';
+import { S3ductError, integrityError } from '../errors.js';
 import { isArchiveClass } from '../format/storage-class.js';
 import type { ByteRange, FolderEntry, IncompleteUpload, ListOptions, ObjectInfo, PutOptions, PutResult, RestoreState, RestoreTier, Store } from './store.js';
 
@@ -101,8 +102,12 @@ export class S3Store implements Store {
     try {
       const first = await parts.next();
       const firstBuf = first.done ? Buffer.alloc(0) : first.value;
-      const second = firstBuf.length < this.o.partSize ? { done: true as const, value: undefined } : (await this.slots.acquire(), held++, await parts.next());
-      if (second.done) {
+      // A full first part goes multipart at once, in the slot it holds: asking for a second slot
+      // before sending it would hold one slot while waiting for another, and puts doing that
+      // in every slot wait for each other forever. (Exactly one part's worth then makes an
+      // upload of one part, which S3 accepts.)
+      if (firstBuf.length < this.o.partSize) {
+        await opts.beforeCommit?.();
         const r = await this.client.send(new PutObjectCommand({ ...common, Body: firstBuf, ContentLength: firstBuf.length }));
         this.recycle(firstBuf);
         opts.onAcked?.(firstBuf.length);
@@ -110,9 +115,9 @@ export class S3Store implements Store {
       }
       const created = await this.client.send(new CreateMultipartUploadCommand(common));
       const uploadId = created.UploadId!;
-      held = 0; // uploadParts owns the two slots from here
+      held = 0; // uploadParts owns the slot from here
       try {
-        return await this.uploadParts(key, uploadId, [firstBuf, second.value], parts, opts);
+        return await this.uploadParts(key, uploadId, firstBuf, parts, opts);
       } catch (e) {
         await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.o.bucket, Key: key, UploadId: uploadId })).catch(() => {});
         throw e;
@@ -129,7 +134,7 @@ export class S3Store implements Store {
   private async uploadParts(
     key: string,
     uploadId: string,
-    firstTwo: Buffer[],
+    first: Buffer,
     rest: AsyncIterator<Buffer>,
     opts: PutOptions,
   ): Promise<PutResult> {
@@ -157,7 +162,7 @@ export class S3Store implements Store {
         });
       inflight.add(p);
     };
-    for (const b of firstTwo) send(b);
+    send(first);
     try {
       while (failed === undefined) {
         await this.slots.acquire();
@@ -179,6 +184,7 @@ export class S3Store implements Store {
     }
     if (failed !== undefined) throw failed;
     done.sort((a, b) => a.PartNumber! - b.PartNumber!);
+    await opts.beforeCommit?.();
     const r = await this.client.send(
       new CompleteMultipartUploadCommand({ Bucket: this.o.bucket, Key: key, UploadId: uploadId, MultipartUpload: { Parts: done } }),
     );
@@ -193,10 +199,16 @@ export class S3Store implements Store {
         const r = await this.client.send(
           new GetObjectCommand({ Bucket: this.o.bucket, Key: key, Range: range ? `bytes=${range.start}-${range.end - 1}` : undefined }),
         );
+        // An object shorter than the range asked for was truncated or replaced: no retry mends
+        // that. A body cut short by the network is what the retries are for.
+        const total = Number(/\/(\d+)$/.exec(r.ContentRange ?? '')?.[1] ?? NaN);
+        if (range && total < range.end) throw shorterThanExpected(this.what(key), total);
         const buf = into ? await readBodyInto(r.Body as AsyncIterable<Uint8Array>, into) : await bodyBytes(r.Body!);
         if (range && buf.length !== range.end - range.start) throw Object.assign(new Error(`short read: ${buf.length} of ${range.end - range.start} bytes`), { retryable: true });
         return buf;
       } catch (e: any) {
+        if (e instanceof S3ductError) throw e;
+        if (range && (e?.name === 'InvalidRange' || e?.$metadata?.httpStatusCode === 416)) throw shorterThanExpected(this.what(key));
         const transient = e?.retryable || (!e?.$metadata?.httpStatusCode && !(e?.name && /NoSuch|InvalidObjectState|AccessDenied/.test(e.name)));
         if (!transient || attempt >= this.o.retries) throw classifyS3Error(e, this.what(key));
         await backoff(attempt);
@@ -405,4 +417,8 @@ async function readBodyInto(body: AsyncIterable<Uint8Array>, into: Uint8Array): 
     n += piece.length;
   }
   return Buffer.from(into.buffer, into.byteOffset, n);
+}
+
+function shorterThanExpected(what: string, size?: number): S3ductError {
+  return integrityError(`${what}: the object is shorter than expected${size !== undefined ? ` (${size} bytes)` : ''}: truncated or replaced`);
 }

@@ -9,6 +9,11 @@ export interface PutOptions {
   readonly tags?: Readonly<Record<string, string>>;
   /** Called with byte counts as the store acknowledges them (not as they are sent). */
   readonly onAcked?: (bytes: number) => void;
+  /**
+   * Awaited right before the object becomes visible under its key (the request that commits
+   * it, or the rename). A rejection abandons the write as a failed body does: nothing appears.
+   */
+  readonly beforeCommit?: () => Promise<void>;
 }
 
 export interface PutResult {
@@ -71,6 +76,11 @@ export interface IncompleteUpload {
   /** What identifies this write to abortIncomplete (upload id, temporary file name). */
   readonly id: string;
   readonly started?: Date;
+}
+
+/** The store and prefix as messages name them: where a user would go and look for a stream. */
+export function storeWhere(store: Pick<Store, 'location'>, prefix: string): string {
+  return prefix ? `${store.location}/${prefix.replace(/\/$/, '')}` : store.location;
 }
 
 export interface Store {

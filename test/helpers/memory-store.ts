@@ -20,6 +20,7 @@ export class MemoryStore implements Store {
       opts.onAcked?.(piece.length);
     }
     const all = Buffer.concat(parts);
+    await opts.beforeCommit?.();
     this.objects.set(key, all);
     return { size: all.length };
   }

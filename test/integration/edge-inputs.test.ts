@@ -158,6 +158,9 @@ describe('edge cases of outputs, inputs and mistakes (local store)', () => {
     oneLineError(await runCli(['put', '--bogus']), 3, /unknown option '--bogus'/);
     oneLineError(await runCli(['put', ...base, '--name', 'x', '--summary', 'xml']), 3, /argument 'xml' is invalid/);
     oneLineError(await runCli(['put', ...base, '--name', 'x', ...KEY], { input: 'x', env: { S3DUCT_STATE_DIR: file('plainfile') } }), 1, /cannot use the state directory/);
+    // A stream is looked for under the prefix, so the message says where it looked.
+    const where = `file:${storeDir}/team/a`;
+    oneLineError(await runCli(['get', ...base, '--prefix', 'team/a/', '--name', 's', ...KEY]), 5, new RegExp(`no stream "s" at ${where.replace(/[/.]/g, '\\$&')}$`, 'm'));
   });
 
   test('S3 settings and tags a store would refuse are usage errors before any request (never "run again to resume")', async () => {

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, readdirSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, readdirSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { after, describe, test } from 'node:test';
-import { blockDeviceSize } from '../../src/commands/input-source.js';
+import { blockDeviceSize } from '../../src/commands/block-device.js';
 import { runCli, tempDir, testBytes } from '../helpers/cli.js';
 
 const SIZE = 20 * 1024 * 1024;
@@ -50,6 +50,32 @@ describe('block devices (loop devices stand in for disks)', () => {
     const summary = JSON.parse(put.stderr.trim().split('\n').pop()!);
     assert.equal(summary.bytes, SIZE);
     assert.equal(summary.name, path.basename(src));
+
+    // A disk smaller than the stream would take part of it and then fail: refused untouched.
+    const small = path.join(t.dir, 'small.img');
+    writeFileSync(small, '');
+    truncateSync(small, SIZE / 2);
+    const smallDev = attach(small);
+    devices.push(smallDev);
+    const tooSmall = await cli(['get', summary.id, '--output', smallDev, '--summary', 'none']);
+    assert.equal(tooSmall.code, 3, tooSmall.stderr);
+    assert.match(tooSmall.stderr, /holds 10485760 bytes, the stream has 20971520: nothing was written/);
+    execFileSync('losetup', ['-d', devices.pop()!]);
+    assert.ok(readFileSync(small).equals(Buffer.alloc(SIZE / 2)), 'the small disk was written to');
+
+    // `put < /dev/loopN`: Node's stdin reads nothing from a block device; the put used to store
+    // an empty stream and exit 0.
+    const named = ['--store', `file:${path.join(t.dir, 'named')}`, '--name', 'disk', '--summary', 'none'];
+    const fd = openSync(src, 'r');
+    try {
+      const fromStdin = await runCli(['put', ...named, '--no-encrypt'], { stdinFd: fd });
+      assert.equal(fromStdin.code, 0, fromStdin.stderr);
+    } finally {
+      closeSync(fd);
+    }
+    const back = await runCli(['get', ...named]);
+    assert.equal(back.code, 0, back.stderr);
+    assert.ok(back.stdout.equals(data), `put < device stored ${back.stdout.length} bytes, not the device's ${SIZE}`);
 
     const get = await cli(['get', summary.id, '--output', dst, '--summary', 'none']);
     assert.equal(get.code, 0, get.stderr);

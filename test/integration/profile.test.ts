@@ -38,6 +38,14 @@ describe('profiles (local store)', () => {
     assert.ok(!('masterKey' in doc) && !JSON.stringify(doc).includes('correct horse'));
   });
 
+  test('a new password the prompt could not type back (newline, tab) is refused; nothing written', async () => {
+    const elsewhere = path.join(t.dir, 'cc-profile.json');
+    for (const pw of ['secret pw\n', 'sec\tret']) {
+      oneLineError(await cli(['init', '--profile', elsewhere, '--store', `file:${store}`, '--password-env', 'CC'], undefined, { CC: pw }), 3, /control character/);
+      assert.equal(existsSync(elsewhere), false);
+    }
+  });
+
   test('init refuses to overwrite an existing profile (exit 7)', async () => {
     const before = readFileSync(defaultProfile);
     oneLineError(await cli(['init', '--store', `file:${store}`, '--password-env', 'PW']), 7, /already exists.*--reinit/);
@@ -181,6 +189,11 @@ describe('profiles (local store)', () => {
   test('store or key flags together with a named profile are refused', async () => {
     oneLineError(await cli(['get', 'host1/daily', '--profile', defaultProfile, '--bucket', 'b', '--password-env', 'PW']), 3, /drop --bucket/);
     oneLineError(await cli(['put', file, '--no-encrypt', '--password-env', 'PW']), 3, /always encrypts/);
+    // Store flags mean no profile; a password given as well meant one: never a plaintext put.
+    const other = path.join(t.dir, 'flagged-store');
+    oneLineError(await cli(['put', file, '--store', `file:${other}`, '--password-env', 'PW']), 3, /--password-env unlocks a profile, but the store or key flags/);
+    oneLineError(await cli(['put', file, '--password-env', 'PW'], undefined, { S3DUCT_STORE: `file:${other}` }), 3, /--password-env unlocks a profile/);
+    assert.equal(existsSync(other), false, 'the put stored something');
   });
 
   test('a tampered profile is detected (exit 4) and a damaged one is refused', async () => {
@@ -214,8 +227,16 @@ describe('profiles (local store)', () => {
       ids.push(summaryOf(r).id);
     }
     const [a, b] = ids;
+    const original = readFileSync(path.join(store, b!, 'manifest'));
     writeFileSync(path.join(store, b!, 'manifest'), readFileSync(path.join(store, a!, 'manifest')));
     oneLineError(await cli(['get', b!, '--password-env', 'PW']), 4, /belongs to another stream/);
+    // The newer version rolled back to the older one's manifest: by name, never the older data.
+    oneLineError(await cli(['get', 'moved', '--password-env', 'PW']), 4, new RegExp(`${b} has a damaged manifest .*name it by id: ${a}`));
+    const listed = await cli(['list', '--json', '--password-env', 'PW']);
+    ok(listed);
+    const row = (JSON.parse(listed.stdout.toString()) as Array<{ path: string; note?: string }>).find((r) => r.path === b);
+    assert.equal(row?.note, 'damaged manifest', 'list showed the rolled-back manifest as a version of its own');
+    writeFileSync(path.join(store, b!, 'manifest'), original);
   });
 
   test('init --reinit changes the password, keeps <file>.bak (0600), and old backups stay readable', async () => {

@@ -60,6 +60,28 @@ export function roundTripSuite(open: () => Promise<Target>): void {
     assert.ok(get.stdout.equals(data), 'restored bytes differ');
   });
 
+  // A FILE is read several chunks at once. With a chunk just over one part, every chunk's put
+  // needs two parts: when each held a slot and waited for a second, they waited forever, and
+  // the put exited 0 having stored nothing.
+  test('a FILE in chunks of one part size, one and two upload workers: stored whole, exit 0', async () => {
+    const files = tempDir('rt-parts');
+    try {
+      const data = testBytes(16 * 1024 * 1024 + 5, 41);
+      const input = path.join(files.dir, 'in.bin');
+      writeFileSync(input, data);
+      for (const workers of ['1', '2']) {
+        const args = [...t.args, '--name', `rt/parts-${workers}`, '--key', `hex:${KEY_HEX}`, '--summary', 'none'];
+        const put = await runCli(['put', ...args, input, '--chunk-size', '5M', '--part-size', '5M', '--upload-workers', workers], { env: t.env });
+        assert.equal(put.code, 0, put.stderr);
+        const get = await runCli(['get', ...args], { env: t.env });
+        assert.equal(get.code, 0, get.stderr);
+        assert.ok(get.stdout.equals(data), `restored bytes differ (${workers} workers)`);
+      }
+    } finally {
+      files.cleanup();
+    }
+  });
+
   test('age round trip: X25519 and post-quantum recipients, several chunks', async () => {
     const keys = tempDir('rt-age');
     try {

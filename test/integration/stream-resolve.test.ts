@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { after, test } from 'node:test';
 import { listPrivateStreams, resolveStream, type PrivateEntry } from '../../src/commands/stream-resolve.js';
@@ -42,6 +42,20 @@ test('listPrivateStreams: streams, unfinished puts, other keys\' and junk entrie
   const names = entries.flatMap((e) => (e.kind === 'stream' ? [[e.id, e.manifest.name, e.manifest.stream.size]] : []));
   assert.deepEqual(names.sort(), [[v1, 'docs', 3], [v2, 'docs', 4]].sort());
 
-  const newest = await resolveStream({ store, prefix: 'pre/', protection, privateNames: true }, 'docs');
-  assert.equal(newest.id, v2);
+  // Another program's file under an id-like folder is passed over, not taken for damage.
+  assert.equal((await resolveStream({ store, prefix: 'pre/', protection, privateNames: true }, 'docs')).id, v2);
+
+  // The newest version damaged (this key's, one byte flipped): it may be the newest version of
+  // any name, so no name resolves past it, and never quietly to the older version.
+  const manifest = path.join(t.dir, 'pre', v2, 'manifest');
+  const bytes = readFileSync(manifest);
+  bytes[bytes.length - 20]! ^= 1;
+  writeFileSync(manifest, bytes);
+  const r = await runCli(['get', ...base, '--key', `hex:${KEY}`, '--private-names', 'docs']);
+  assert.equal(r.code, 4, r.stderr);
+  assert.match(r.stderr, new RegExp(`cannot tell which version of "docs" is the newest: ${v2} has a damaged manifest .*name it by id: ${v1}`));
+  assert.equal(r.stdout.length, 0);
+  const byId = await runCli(['get', ...base, '--key', `hex:${KEY}`, v1]);
+  assert.equal(byId.code, 0, byId.stderr);
+  assert.equal(byId.stdout.toString(), 'one');
 });

@@ -142,4 +142,27 @@ describe('tampering is caught through a real S3 server (moto)', () => {
     assert.equal(get.code, 4, get.stderr);
     assert.match(get.stderr, /chunk 2: authentication failed/);
   });
+
+  // Ranges past the end of an object are no network fault: they were retried for half a minute
+  // and then reported as a store failure (exit 1), with verify printing no report at all.
+  for (const [label, keep] of [
+    ['truncated', 500],
+    ['emptied', 0],
+  ] as const) {
+    test(`a ${label} chunk object is corruption (exit 4) for get and verify, at once`, async () => {
+      const args = [...t.args, '--name', `tamper/${label}`, '--summary', 'none', ...KEY];
+      const put = await runCli(['put', ...args, '--chunk-size', String(CHUNK)], { input: DATA, env: t.env });
+      assert.equal(put.code, 0, put.stderr);
+      const target = `/${t.bucket}/tamper/${label}/chunks/00000001`;
+      const obj = await s3Request(t.server!, 'GET', target);
+      assert.equal((await s3Request(t.server!, 'PUT', target, { body: obj.body.subarray(0, keep) })).status, 200);
+      const get = await runCli(['get', ...args], { env: t.env });
+      assert.equal(get.code, 4, get.stderr);
+      assert.match(get.stderr, /chunks\/00000001: the object is shorter than expected/);
+      const verify = await runCli(['verify', ...args.filter((a) => a !== '--summary' && a !== 'none'), '--json'], { env: t.env });
+      assert.equal(verify.code, 4, verify.stderr);
+      const report = JSON.parse(verify.stdout.toString());
+      assert.equal(report.chunks[1].status, 'size-mismatch');
+    });
+  }
 });

@@ -79,13 +79,17 @@ test('wrong index, wrong final mark, truncation and extension are detected', () 
   assert.equal(code(() => open(extended, 2, FinalMark.chunk)).code, 4);
 });
 
-test('another key is reported as a wrong key, not as tampering', () => {
-  const sealed = seal(randomBytes(100), 0, 2);
+test('another key is a wrong key for a manifest, but tampering for a chunk (opened only after its manifest)', () => {
   const other = deriveStreamKeys(randomBytes(32), streamId);
-  const o = new Opener({ root: other.data, check: other.check }, { kind: 'chunk', streamId, index: 0 }, 'chunk 0');
-  const r = code(() => o.update(sealed));
-  assert.equal(r.code, 8);
-  assert.match(r.message, /different key/);
+  const otherKey = { root: other.data, check: other.check };
+  const manifest = new Sealer(key, newHeader('manifest', streamId, 0, key));
+  const sealedManifest = Buffer.concat([manifest.header(), ...manifest.update(randomBytes(100)), ...manifest.final(FinalMark.lastChunk)]);
+  const wrongKey = code(() => new Opener(otherKey, { kind: 'manifest', streamId, index: 0 }, 'manifest').update(sealedManifest));
+  assert.equal(wrongKey.code, 8);
+  assert.match(wrongKey.message, /different key/);
+  const replaced = code(() => new Opener(otherKey, { kind: 'chunk', streamId, index: 0 }, 'chunk 0').update(seal(randomBytes(100), 0, 2)));
+  assert.equal(replaced.code, 4);
+  assert.match(replaced.message, /sealed under another key than the rest of its stream/);
 });
 
 test('any split of the input into pieces (empty, tiny, several segments at once) gives the same plaintext back, though each piece is overwritten once fed', () => {

@@ -2,10 +2,21 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import { StreamLayout } from '../../src/format/layout.js';
 import { STALE_MS, StoreLock, lockInUse, type LockBody } from '../../src/resume/store-lock.js';
 import { MemoryStore } from '../helpers/memory-store.js';
+
+/** A state directory of the test's own: its id is the lock's holder. */
+function useTempStateDir(t: TestContext): void {
+  const state = mkdtempSync(path.join(tmpdir(), 's3duct-lock-'));
+  const before = process.env.S3DUCT_STATE_DIR;
+  process.env.S3DUCT_STATE_DIR = state;
+  t.after(() => {
+    process.env.S3DUCT_STATE_DIR = before;
+    rmSync(state, { recursive: true, force: true });
+  });
+}
 
 test('a store lock is in use unless its put stopped, went stale, or held it from this state directory', () => {
   const now = Date.parse('2026-11-24T12:00:00Z');
@@ -19,13 +30,7 @@ test('a store lock is in use unless its put stopped, went stale, or held it from
 });
 
 test('a running put refreshes its lock every minute, and never overwrites one another put took over', async (t) => {
-  const state = mkdtempSync(path.join(tmpdir(), 's3duct-lock-'));
-  const before = process.env.S3DUCT_STATE_DIR;
-  process.env.S3DUCT_STATE_DIR = state;
-  t.after(() => {
-    process.env.S3DUCT_STATE_DIR = before;
-    rmSync(state, { recursive: true, force: true });
-  });
+  useTempStateDir(t);
   t.mock.timers.enable({ apis: ['setInterval'] });
   const flush = async () => {
     for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
@@ -47,4 +52,33 @@ test('a running put refreshes its lock every minute, and never overwrites one an
   await assert.rejects(lock.check('s'), /was taken by another command while this put ran/);
   await lock.stopped();
   assert.equal(store.objects.get(layout.lock), theirs, 'stopped() marked a lock that is not its own');
+});
+
+test('a put paused past the stale time writes no more chunks once another put holds the lock', async (t) => {
+  useTempStateDir(t);
+  // Only the clock: a machine asleep runs no timers, and wakes with the wall clock moved on.
+  t.mock.timers.enable({ apis: ['Date'], now: Date.parse('2026-11-25T08:00:00Z') });
+  let reads = 0;
+  const store = new MemoryStore();
+  const get = store.get.bind(store);
+  store.get = async (...a: Parameters<MemoryStore['get']>) => (reads++, get(...a));
+  const layout = new StreamLayout('', 's');
+  const lock = await StoreLock.acquire(store, layout, 's', 'aa');
+
+  reads = 0;
+  await lock.confirm('s');
+  assert.equal(reads, 0, 'a recent lock is confirmed without a request');
+
+  t.mock.timers.tick(5 * 60_000); // paused, but nobody took over: the put goes on, refreshed
+  await lock.confirm('s');
+  assert.equal(reads, 1);
+  const refreshed = JSON.parse(store.objects.get(layout.lock)!.toString()) as LockBody;
+  assert.equal(refreshed.refreshed, new Date().toISOString());
+
+  t.mock.timers.tick(STALE_MS + 60_000);
+  const theirs = Buffer.from(JSON.stringify({ ...refreshed, token: 'theirs', refreshed: new Date().toISOString() }));
+  store.objects.set(layout.lock, theirs);
+  await assert.rejects(lock.confirm('s'), /taken by another put while this one was paused/);
+  await assert.rejects(lock.confirm('s'), /taken by another put/, 'once lost, always refused');
+  assert.equal(store.objects.get(layout.lock), theirs, 'the lock of the put that took over was overwritten');
 });
