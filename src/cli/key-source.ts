@@ -20,7 +20,7 @@ export function readKey(spec: string): Buffer {
   };
   switch (kind) {
     case 'hex':
-      return fromHex(arg, '--key hex:');
+      return fromHex(arg, '--key hex:…');
     case 'env': {
       if (!arg) throw usageError('--key env: needs the name of an environment variable, e.g. --key env:BACKUP_KEY');
       const v = process.env[arg];

@@ -60,6 +60,14 @@ export async function main(argv: string[]): Promise<number> {
 export function runMain(argv: string[]): void {
   let settled = false;
   process.exitCode = ExitCode.failure;
+  // A signal before a command has its own handler (unlocking a profile takes seconds) would
+  // otherwise kill the process with 130/143 and no word: stop with the documented exit 6.
+  for (const sig of ['SIGINT', 'SIGTERM'] as const)
+    process.on(sig, () => {
+      if (process.listenerCount(sig) > 1) return; // the command's handler stops it cleanly
+      process.stderr.write(`s3duct: interrupted by ${sig} before it finished\n`);
+      process.exit(ExitCode.interrupted);
+    });
   process.on('beforeExit', () => {
     if (settled) return;
     process.stderr.write('s3duct: internal error: the command stopped making progress with work unfinished; nothing was completed (please report this)\n');

@@ -24,8 +24,7 @@ export function buildProgram(): Command {
     .description('Encrypted, chunked, resumable, integrity-chained backups streamed to S3-compatible storage')
     .version(VERSION, '-V, --version')
     .option('-q, --quiet', 'no progress output or success lines (errors are still shown)')
-    .option('-v, --verbose', 'more detail on errors')
-    .addHelpText('after', exitCodeHelp);
+    .option('-v, --verbose', 'more detail on errors');
 
   const put = addProfileOptions(addSummaryOption(addAgeOptions(addKeyOption(addStoreOptions(new Command('put'))), 'put')))
     .description('read stdin (or FILE, or a block device) and store it as an encrypted, chunked stream')
@@ -42,7 +41,6 @@ export function buildProgram(): Command {
     .option('--restart', 'discard an interrupted put of this stream and start over')
     .option('--strict-resume', 'on resume, the input must match every chunk already stored (default)')
     .option('--no-strict-resume', 'on resume, a shorter or changed input discards the interrupted put instead of failing')
-    .addHelpText('after', exitCodeHelp)
     .action(async (file, opts, cmd) => {
       const { putCommand } = await import('../commands/put.js');
       await putCommand(file, { ...envKeyYieldsToAge(opts, cmd), ...reporting(opts, cmd) });
@@ -58,7 +56,6 @@ export function buildProgram(): Command {
     .option('--no-decrypt', 'write the stored (encrypted) chunk objects as they are')
     .option('--partial', 'for a put that never finished: write the chunks its journal verified')
     .option('--restore', 'if chunks are archived: request their restore and stream them out in order as they become readable')
-    .addHelpText('after', exitCodeHelp)
     .action(async (stream, dir, opts, cmd) => {
       const { getCommand } = await import('../commands/get.js');
       await getCommand(stream, dir, { ...envKeyYieldsToAge(opts, cmd), thaw: opts, fromEnv: optionsFromEnv(cmd), ...reporting(opts, cmd) });
@@ -74,7 +71,6 @@ export function buildProgram(): Command {
     .argument('[stream]', 'stream name (or --name)')
     .option('-n, --name <name>', 'stream name')
     .option('--json', 'JSON with per-chunk detail on stdout')
-    .addHelpText('after', exitCodeHelp)
     .action(async (stream, opts, cmd) => {
       const { headCommand } = await import('../commands/head.js');
       await headCommand(stream, envKeyYieldsToAge(opts, cmd));
@@ -87,7 +83,6 @@ export function buildProgram(): Command {
     .option('--prices <file>', 'JSON price table overriding the built-in estimates (see README)')
     .option('--json', 'with --dry-run: the plan as JSON')
     .option('--wait', 'poll until every chunk is readable, with progress on stderr')
-    .addHelpText('after', exitCodeHelp)
     .action(async (stream, opts, cmd) => {
       const { restoreCommand } = await import('../commands/restore.js');
       await restoreCommand(stream, { ...envKeyYieldsToAge(opts, cmd), fromEnv: optionsFromEnv(cmd), progress: !cmd.optsWithGlobals().quiet });
@@ -96,7 +91,6 @@ export function buildProgram(): Command {
     .alias('ls')
     .description('streams in the store (or under --prefix): name, size, chunks, created, class, archive status, encryption')
     .option('--json', 'one JSON array on stdout')
-    .addHelpText('after', exitCodeHelp)
     .action(async (opts, cmd) => {
       const { listCommand } = await import('../commands/list.js');
       await listCommand(envKeyYieldsToAge(opts, cmd));
@@ -114,7 +108,6 @@ export function buildProgram(): Command {
     .option('-n, --name <name>', 'stream name')
     .option('--quick', 'metadata only: existence, sizes and ETags of every chunk (no downloads; works on archived chunks)')
     .option('--json', 'print the per-chunk report as JSON')
-    .addHelpText('after', exitCodeHelp)
     .action(async (stream, opts, cmd) => {
       const { verifyCommand } = await import('../commands/verify.js');
       const quiet = !!cmd.optsWithGlobals().quiet;
@@ -129,7 +122,6 @@ export function buildProgram(): Command {
     .option('-y, --yes', 'do not ask for confirmation (required when not on a terminal)')
     .option('--dry-run', 'print what would be deleted and stop')
     .option('--json', 'print what was (or would be) deleted as JSON')
-    .addHelpText('after', exitCodeHelp)
     .action(async (stream, opts, cmd) => {
       const { deleteCommand } = await import('../commands/delete.js');
       await deleteCommand(stream, { ...opts, quiet: !!cmd.optsWithGlobals().quiet });
@@ -157,6 +149,12 @@ export function buildProgram(): Command {
   );
   // --- end completion, man ---
 
+  // Every command, its subcommands included, lists the exit codes it may end with.
+  const withExitCodes = (c: Command): void => {
+    c.addHelpText('after', exitCodeHelp);
+    c.commands.forEach(withExitCodes);
+  };
+  withExitCodes(program);
   return program;
 }
 
@@ -174,7 +172,6 @@ function profileCommands(): Command[] {
     .option('--save-credentials', 'seal AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (/ AWS_SESSION_TOKEN) from the environment into the profile')
     .option('--drop-credentials', 'with --reinit: remove saved credentials (the default AWS chain is used)')
     .option('--new-password-env <var>', 'with --reinit: the new password from environment variable VAR')
-    .addHelpText('after', exitCodeHelp)
     .action(async (opts, cmd) => {
       const { initCommand } = await import('../commands/init.js');
       await initCommand({ ...opts, quiet: !!cmd.optsWithGlobals().quiet });

@@ -24,6 +24,7 @@ import { journalAgeHeader, resumeMismatch, type Journal, type JournalHeader, typ
 import { ResumeJournal, loadInterrupted } from '../resume/resume-journal.js';
 import { streamStateStem } from '../resume/state-dir.js';
 import { crashPoint } from '../resume/crash-points.js';
+import { whyJournalIsStale } from '../resume/journal-store-check.js';
 import { StoreLock } from '../resume/store-lock.js';
 import { storeWhere, type Store } from '../store/store.js';
 import { ResumeDivergedError } from '../pipeline/put-stream.js';
@@ -133,9 +134,10 @@ interface PutPlan {
   readonly workers: number;
   readonly input: InputSource;
   readonly stem: string;
-  /** Starting over an age put it cannot continue: unlike --restart, this does not say that no
-   *  put of the stream runs elsewhere, so a store lock stays to be acquired or refused. */
-  readonly ageRestart?: boolean;
+  /** Starting over a put it cannot continue (age without the identity, a journal the store no
+   *  longer matches): unlike --restart, this does not say that no put of the stream runs
+   *  elsewhere, so a store lock stays to be acquired or refused. */
+  readonly startingOver?: boolean;
 }
 
 /**
@@ -163,7 +165,7 @@ async function resumablePut(p: PutPlan): Promise<{ manifest: Manifest; id: strin
   // An explicit --restart says no other put of this stream runs anywhere: its store state and
   // lock go now. Any other start-over leaves the store alone until this put holds the lock
   // (below): the state may be a put's that is running elsewhere.
-  const restartNow = !!o.restart && !p.ageRestart;
+  const restartNow = !!o.restart && !p.startingOver;
   if (restart) await local.remove();
   if (restartNow) await store.delete([layout.resume, layout.lock]);
   const keyId = protectionKeyId(protection);
@@ -171,7 +173,7 @@ async function resumablePut(p: PutPlan): Promise<{ manifest: Manifest; id: strin
   const ageRestart = restart ? null : await whyAgePutRestarts(protection, store, layout, p.privateNames, interruptedHere);
   if (ageRestart) {
     warn(`an interrupted age put of "${name}" cannot be resumed: ${ageRestart}; starting it over`);
-    return resumablePut({ ...p, o: { ...o, restart: true }, ageRestart: true });
+    return resumablePut({ ...p, o: { ...o, restart: true }, startingOver: true });
   }
   // Private names: the store copy sits under an id only the local journal knows, so only a
   // local journal can be resumed (a new id would never find an old copy).
@@ -180,6 +182,11 @@ async function resumablePut(p: PutPlan): Promise<{ manifest: Manifest; id: strin
   if (interrupted) {
     const why = resumeMismatch(interrupted.header, identity);
     if (why) throw conflictError(`an interrupted put of "${name}" exists, but ${why}; rerun with its settings to resume it, or pass --restart to discard it`);
+    const stale = await whyJournalIsStale(store, layout, interrupted);
+    if (stale) {
+      warn(`the interrupted put of "${name}" cannot be resumed: ${stale}; starting it over`);
+      return resumablePut({ ...p, o: { ...o, restart: true }, startingOver: true });
+    }
   }
   // A new stream gets a new id unless the id is already its object key (private names): an
   // id must never name two different streams, or their chunks would authenticate for each other.
@@ -231,13 +238,16 @@ async function resumablePut(p: PutPlan): Promise<{ manifest: Manifest; id: strin
       },
     });
     crashPoint('after-manifest');
-    await journal.discard();
     // Before the lock goes: a put that replaced the stream the moment it went would lose its
     // first chunks and uploads to this tidying. The stream is complete either way.
     await tidyFinished(store, layout, manifest.chunks.length).catch((e) =>
       warn(`the stream is complete, but tidying its store left leftovers (${e?.message ?? e}); \`s3duct verify\` lists them`),
     );
     await lock?.release();
+    crashPoint('after-unlock');
+    // Last: while the journal exists, a rerun after a crash here tells this complete stream
+    // for its own (finishedByInterruptedPut) instead of calling it another put's.
+    await journal.discard();
     return { manifest, id: layout.stream };
   } catch (e) {
     await lock?.stopped().catch(() => {}); // kept, marked stopped: the next run takes it over
@@ -338,6 +348,7 @@ async function finishedByInterruptedPut(
   if (!journal) return null;
   const { manifest } = await openStream(store, layout.prefix, layout.stream, protection);
   if (manifest.streamId !== journal.header.streamId) return null;
+  await tidyFinished(store, layout, manifest.chunks.length);
   await new ResumeJournal(store, layout, local).discard();
   await store.delete([layout.lock]); // the finished put's, left by its crash
   warn(`the interrupted put of "${layout.stream}" had already finished: the stream is complete (input not read)`);

@@ -34,7 +34,7 @@ export async function restoreCommand(arg: string | undefined, o: RestoreOptions)
   }
   const plan = await requestThaw(target, chunks, thaw, prices, o.progress);
   if (!plan.toRestore.length && !plan.restoring) {
-    if (o.progress) warn(`nothing to restore: all ${chunks.length} chunks of "${name}" are readable`);
+    if (o.progress) warn(`nothing to restore: ${allReadable(chunks.length, name)}`);
     return;
   }
   if (!o.wait) {
@@ -44,7 +44,7 @@ export async function restoreCommand(arg: string | undefined, o: RestoreOptions)
   }
   const watch = watchThaw(target, chunks, thaw, o.progress);
   await watch.done;
-  if (o.progress) warn(`restore complete: all ${chunks.length} chunks of "${name}" are readable`);
+  if (o.progress) warn(`restore complete: ${allReadable(chunks.length, name)}`);
 }
 
 function printPlan(p: RestorePlan, total: number, json: boolean): void {
@@ -65,4 +65,8 @@ function printPlan(p: RestorePlan, total: number, json: boolean): void {
     `estimated cost: ${money(p.estimatedCost)} (estimate from ${p.priceSource}; override with --prices FILE)`,
   ];
   process.stdout.write(lines.join('\n') + '\n');
+}
+
+function allReadable(n: number, name: string): string {
+  return n === 1 ? `the one chunk of "${name}" is readable` : `all ${n} chunks of "${name}" are readable`;
 }

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import { homedir } from 'node:os';
 import * as path from 'node:path';
-import { conflictError, failure, notFoundError } from '../errors.js';
+import { conflictError, failure, notFoundError, usageError } from '../errors.js';
 import { warn } from '../ui/log.js';
 
 /** `--profile PATH`, else S3DUCT_PROFILE, else $XDG_CONFIG_HOME/s3duct/profile.json
@@ -44,30 +44,44 @@ export async function readProfileText(file: string): Promise<string> {
  * never absent); otherwise an existing file is a conflict.
  */
 export async function writeProfileText(file: string, text: string, replace: boolean): Promise<{ backup?: string }> {
+  // The file system's refusals (read-only, full, a path through a file) as one line each.
+  const io = <T>(p: Promise<T>): Promise<T> =>
+    p.catch((e) => {
+      throw failure(`cannot write the profile ${file}: ${e?.code ?? e?.message}`);
+    });
+  if ((await fs.stat(file).catch(() => null))?.isDirectory()) throw usageError(`the profile path ${file} is a directory; give a file name`);
   const dir = path.dirname(file);
-  await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+  await io(fs.mkdir(dir, { recursive: true, mode: 0o700 }));
   const exists = await profileExists(file);
-  if (exists && !replace) throw conflictError(`a profile already exists at ${file} (init --reinit changes it; profile import --force replaces it)`);
+  const taken = () => conflictError(`a profile already exists at ${file} (init --reinit changes it; profile import --force replaces it)`);
+  if (exists && !replace) throw taken();
   const tmp = path.join(dir, `.${path.basename(file)}.tmp-${randomBytes(4).toString('hex')}`);
-  const fh = await fs.open(tmp, 'wx', 0o600);
+  const fh = await io(fs.open(tmp, 'wx', 0o600));
   try {
-    await fh.writeFile(text, 'utf8');
-    await fh.sync();
-  } catch (e) {
+    await io(fh.writeFile(text, 'utf8'));
+    await io(fh.sync());
+    await fh.close();
+    let backup: string | undefined;
+    if (exists) {
+      backup = `${file}.bak`;
+      await io(fs.rm(backup, { force: true }));
+      await io(fs.link(file, backup));
+      await io(fs.rename(tmp, file));
+    } else {
+      // A link fails if the name exists: of two inits at once, one wins and the other says so
+      // (a rename would let the last one silently replace the first one's new profile).
+      await fs.link(tmp, file).catch(async (e) => {
+        if (e?.code === 'EEXIST') throw taken();
+        if (e?.code !== 'EPERM' && e?.code !== 'ENOTSUP' && e?.code !== 'EOPNOTSUPP') throw failure(`cannot write the profile ${file}: ${e?.code ?? e?.message}`);
+        await io(fs.rename(tmp, file)); // a file system without hard links
+      });
+    }
+    const d = await fs.open(dir, 'r');
+    await d.sync().catch(() => {}); // some filesystems refuse fsync on a directory; the rename stands
+    await d.close();
+    return { backup };
+  } finally {
     await fh.close().catch(() => {});
     await fs.rm(tmp, { force: true });
-    throw e;
   }
-  await fh.close();
-  let backup: string | undefined;
-  if (exists) {
-    backup = `${file}.bak`;
-    await fs.rm(backup, { force: true });
-    await fs.link(file, backup);
-  }
-  await fs.rename(tmp, file);
-  const d = await fs.open(dir, 'r');
-  await d.sync().catch(() => {}); // some filesystems refuse fsync on a directory; the rename stands
-  await d.close();
-  return { backup };
 }

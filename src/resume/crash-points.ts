@@ -4,7 +4,7 @@
  * would, so the tests can hit windows (e.g. between the store's acknowledgement and the
  * journal write) that an outside kill only hits by luck. Unset, this costs one comparison.
  */
-export type CrashPoint = 'after-ack' | 'after-journal' | 'before-manifest' | 'after-manifest';
+export type CrashPoint = 'after-ack' | 'after-journal' | 'before-manifest' | 'after-manifest' | 'after-unlock';
 
 const spec = process.env.S3DUCT_TEST_CRASH;
 

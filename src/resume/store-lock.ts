@@ -107,8 +107,10 @@ export class StoreLock {
   /** Throws unless the lock is still this put's: another put took it (after --restart, or a
    *  delete), and this put must not write a manifest over chunks that may have changed. */
   async check(name: string): Promise<void> {
-    if (!(await this.holds()))
+    if (!(await this.holds())) {
+      this.lost = true; // and nothing more of this put's may be written, its journal included
       throw conflictError(`the lock of "${name}" was taken by another command while this put ran (${this.layout.lock}); the manifest was not written`);
+    }
   }
 
   /**

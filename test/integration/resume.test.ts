@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { journalChunks } from '../helpers/journal.js';
@@ -28,7 +28,7 @@ describe('resume after a crash (local store)', () => {
     return existsSync(dir) ? new Map(readdirSync(dir).map((f) => [f, statSync(path.join(dir, f)).ino])) : new Map<string, number>();
   };
 
-  for (const point of ['after-ack:0', 'after-ack:2', 'after-journal:0', 'after-journal:3', 'before-manifest:0', 'after-manifest:0']) {
+  for (const point of ['after-ack:0', 'after-ack:2', 'after-journal:0', 'after-journal:3', 'before-manifest:0', 'after-manifest:0', 'after-unlock:0']) {
     test(`killed ${point}: the same put resumes, re-sends nothing journaled, restores byte-identically`, async () => {
       const name = `crash${n++}`;
       const crashed = await put(name, [], DATA, { S3DUCT_TEST_CRASH: point });
@@ -37,7 +37,7 @@ describe('resume after a crash (local store)', () => {
       const before = inodes(name);
       const resumed = await put(name);
       assert.equal(resumed.code, 0, resumed.stderr);
-      assert.match(resumed.stderr, point === 'after-manifest:0' ? /had already finished/ : /resuming the interrupted put/);
+      assert.match(resumed.stderr, point.startsWith('after-manifest') || point.startsWith('after-unlock') ? /had already finished/ : /resuming the interrupted put/);
       const after = inodes(name);
       for (let i = 0; i < journaled; i++) {
         const f = String(i).padStart(8, '0');
@@ -115,6 +115,28 @@ describe('resume after a crash (local store)', () => {
     const restarted = await put(other, ['--restart'], DATA.subarray(CHUNK));
     assert.equal(restarted.code, 0, restarted.stderr);
     assert.ok((await get(other)).stdout.equals(DATA.subarray(CHUNK)));
+  });
+
+  // A journal is one machine's record: the stream may have been deleted or started over
+  // elsewhere since. Resuming then wrote a manifest over missing or foreign chunks, exit 0.
+  test('a journal the store no longer matches starts over instead of resuming', async () => {
+    const gone = `stale${n++}`;
+    assert.equal((await put(gone, [], DATA, { S3DUCT_TEST_CRASH: 'after-journal:2' })).code, -1);
+    rmSync(path.join(storeDir, gone, 'chunks', '00000001'));
+    const r = await put(gone);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /cannot be resumed: chunk 1 is no longer in the store; starting it over/);
+    assert.ok((await get(gone)).stdout.equals(DATA));
+
+    const taken = `stale${n++}`;
+    assert.equal((await put(taken, [], DATA, { S3DUCT_TEST_CRASH: 'after-journal:2' })).code, -1);
+    const now = new Date().toISOString();
+    const theirs = { lock: 's3duct-put', version: 1, streamId: 'ff'.repeat(16), holder: 'elsewhere', token: 't', since: now, refreshed: now, state: 'stopped' };
+    writeFileSync(path.join(storeDir, taken, 'lock'), JSON.stringify(theirs));
+    const again = await put(taken);
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stderr, /another put has written the stream since/);
+    assert.ok((await get(taken)).stdout.equals(DATA));
   });
 
   test('after a crash past the manifest, --overwrite still writes the new data (not the finished stream)', async () => {
