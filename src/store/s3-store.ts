@@ -202,7 +202,10 @@ export class S3Store implements Store {
         // An object shorter than the range asked for was truncated or replaced: no retry mends
         // that. A body cut short by the network is what the retries are for.
         const total = Number(/\/(\d+)$/.exec(r.ContentRange ?? '')?.[1] ?? NaN);
-        if (range && total < range.end) throw shorterThanExpected(this.what(key), total);
+        if (range && total < range.end) {
+          (r.Body as { destroy?(): void } | undefined)?.destroy?.(); // unread, it would hold its connection
+          throw shorterThanExpected(this.what(key), total);
+        }
         const buf = into ? await readBodyInto(r.Body as AsyncIterable<Uint8Array>, into) : await bodyBytes(r.Body!);
         if (range && buf.length !== range.end - range.start) throw Object.assign(new Error(`short read: ${buf.length} of ${range.end - range.start} bytes`), { retryable: true });
         return buf;
