@@ -20,6 +20,7 @@ function loadAddon(asset) {
   for (const place of places) {
     let dir;
     try {
+      fs.mkdirSync(place, { recursive: true, mode: 0o700 });
       dir = fs.mkdtempSync(path.join(place, 's3duct-addon-'));
       const file = path.join(dir, asset);
       fs.writeFileSync(file, new Uint8Array(sea.getRawAsset(asset)), { mode: 0o700 });

@@ -44,10 +44,10 @@ export async function openTarget(o: TargetOptions, verb: 'put' | 'get' | 'read',
   if (!useProfile) {
     // A password only unlocks a profile: ignoring it would run without the profile, and so
     // without its key (a put would store plaintext) where the user meant to use it.
-    if (o.passwordEnv !== undefined || o.passwordStdin)
-      throw usageError(
-        `${o.passwordStdin ? '--password-stdin' : '--password-env'} unlocks a profile, but the store or key flags given (or their S3DUCT_* variables) mean no profile is used: drop them to use the profile, or drop the password option`,
-      );
+    const option = o.passwordStdin ? '--password-stdin' : o.passwordEnv !== undefined ? '--password-env' : undefined;
+    if (option && flagged)
+      throw usageError(`${option} unlocks a profile, but the store or key flags given (or their S3DUCT_* variables) mean no profile is used: drop them to use the profile, or drop the password option`);
+    if (option) throw usageError(`${option} unlocks a profile, and there is none at ${file}: create one with s3duct init, or name one with --profile`);
     const { store, prefix } = await openStore(storeSpecFrom(o, uploadSlots));
     const protection = await protectionFrom(o, verb === 'put' ? 'put' : 'get');
     if (o.privateNames && protection.mode === 'none') throw usageError('--private-names needs encryption: give --key (names live in the encrypted manifest)');

@@ -194,6 +194,8 @@ describe('profiles (local store)', () => {
     oneLineError(await cli(['put', file, '--store', `file:${other}`, '--password-env', 'PW']), 3, /--password-env unlocks a profile, but the store or key flags/);
     oneLineError(await cli(['put', file, '--password-env', 'PW'], undefined, { S3DUCT_STORE: `file:${other}` }), 3, /--password-env unlocks a profile/);
     assert.equal(existsSync(other), false, 'the put stored something');
+    const none = path.join(t.dir, 'no-such-cfg');
+    oneLineError(await cli(['list', '--password-env', 'PW'], undefined, { XDG_CONFIG_HOME: none }), 3, /--password-env unlocks a profile, and there is none at .*s3duct init/);
   });
 
   test('a tampered profile is detected (exit 4) and a damaged one is refused', async () => {
