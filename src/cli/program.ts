@@ -114,11 +114,13 @@ export function buildProgram(): Command {
       await verifyCommand(stream, { ...envKeyYieldsToAge(opts, cmd), quiet, progress: !quiet && !opts.json });
     });
 
-  const del = addProfileOptions(addStoreOptions(new Command('delete')))
+  // The key finds a private name among the streams (a named stream needs none to be deleted).
+  const del = addProfileOptions(addKeyOption(addStoreOptions(new Command('delete'))))
     .alias('rm')
     .description("delete a stream: its manifest, chunks, and whatever interrupted puts left for it")
     .argument('[stream]', 'stream name, or id (s3d-...); a private name must have one version (or --name)')
     .option('-n, --name <name>', 'stream name')
+    .option('--private-names', 'find NAME among streams stored under opaque ids (always on with a profile)')
     .option('-y, --yes', 'do not ask for confirmation (required when not on a terminal)')
     .option('--dry-run', 'print what would be deleted and stop')
     .option('--json', 'print what was (or would be) deleted as JSON')

@@ -1,5 +1,5 @@
 import * as fs from 'node:fs/promises';
-import { failure, usageError } from '../errors.js';
+import { failure, notFoundError, usageError } from '../errors.js';
 import { decodePaper, encodePaper } from '../profile/paper.js';
 import { parseProfileDocument, serializeProfile } from '../profile/profile-format.js';
 import { profilePath, readProfileText, writeProfileText } from '../profile/profile-file.js';
@@ -19,7 +19,8 @@ export async function profileImportCommand(input: string | undefined, o: { profi
   try {
     text = input === undefined || input === '-' ? await readAll(process.stdin) : await fs.readFile(input, 'utf8');
   } catch (e: any) {
-    throw usageError(`cannot read ${input}: ${e?.code === 'ENOENT' ? 'no such file' : e?.code ?? e?.message}`);
+    if (e?.code === 'ENOENT') throw notFoundError(`cannot read ${input}: no such file`);
+    throw usageError(`cannot read ${input}: ${e?.code ?? e?.message}`);
   }
   const json = text.trimStart().startsWith('{') ? text : decodePaper(text).toString('utf8');
   const doc = parseProfileDocument(json, input ?? 'standard input');

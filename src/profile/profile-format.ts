@@ -165,6 +165,8 @@ export function parseProfileDocument(text: string, what: string): ProfileDocumen
     throw integrityError(`${what}: not a valid profile (not JSON)`);
   }
   if (v?.format !== PROFILE_FORMAT) throw integrityError(`${what}: not an s3duct profile`);
+  // Only a later version number asks for an upgrade; a missing or odd one is damage.
+  if (!Number.isSafeInteger(v.version) || v.version < 1) throw integrityError(`${what}: profile field "version" is missing or invalid`);
   if (v.version !== PROFILE_VERSION) throw usageError(`${what}: profile version ${v.version} is not supported by this s3duct; upgrade`);
   const bad = (f: string) => integrityError(`${what}: profile field "${f}" is missing or invalid`);
   const s = v.settings;

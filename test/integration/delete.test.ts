@@ -92,6 +92,15 @@ describe('delete (local store)', () => {
     assert.equal(existsSync(path.join(store.dir, 'half')), false);
   });
 
+  test('with --key --private-names, delete NAME finds the name like get does (no profile needed)', async () => {
+    const put = await cli(['put', ...base, '--summary', 'json', '--name', 'secret/doc', '--private-names', ...KEY], {}, Buffer.from('x'));
+    assert.equal(put.code, 0, put.stderr);
+    const id = JSON.parse(put.stderr.toString().trim().split('\n').pop()!).id as string;
+    const r = await cli(['delete', ...base, 'secret/doc', '--private-names', ...KEY, '-y']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(existsSync(path.join(store.dir, id)), false);
+  });
+
   test('an interrupted put: its chunks and local journal go, so a new put of the name starts afresh', async () => {
     const crashed = await cli(putArgs('crashed'), { S3DUCT_TEST_CRASH: 'after-journal:1' }, DATA);
     assert.equal(crashed.code, -1, crashed.stderr);

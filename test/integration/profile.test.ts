@@ -276,6 +276,7 @@ describe('profiles (local store)', () => {
     oneLineError(await cli(['profile', 'import', paperFile, '--profile', restored]), 7, /already exists/);
     const typo = paper.replace(/^(002\s+)(\S)/m, (_, a, c) => a + (c === 'A' ? 'B' : 'A'));
     oneLineError(await cli(['profile', 'import', '--profile', path.join(t.dir, 'x.json')], typo), 3, /line 002/);
+    oneLineError(await cli(['profile', 'import', path.join(t.dir, 'no-such-export.txt'), '--profile', path.join(t.dir, 'y.json')]), 5, /no such file/);
   });
 });
 

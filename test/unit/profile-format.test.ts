@@ -67,6 +67,9 @@ describe('profile sealing', () => {
     assert.equal(exitCodeOf(() => parseProfileDocument(text((d) => (d.kdf.salt = 'AA==')), 'p')), ExitCode.integrity);
     assert.equal(exitCodeOf(() => parseProfileDocument(text((d) => (d.settings.key = 'x')), 'p')), ExitCode.integrity);
     assert.equal(exitCodeOf(() => parseProfileDocument(text((d) => (d.version = 2)), 'p')), ExitCode.usage);
+    // A missing version is damage, not a reason to upgrade.
+    assert.equal(exitCodeOf(() => parseProfileDocument('{"format":"s3duct-profile"}', 'p')), ExitCode.integrity);
+    assert.equal(exitCodeOf(() => parseProfileDocument(text((d) => delete (d as any).version), 'p')), ExitCode.integrity);
     assert.equal(exitCodeOf(() => parseProfileDocument('not json', 'p')), ExitCode.integrity);
   });
 
