@@ -238,16 +238,23 @@ async function resumablePut(p: PutPlan): Promise<{ manifest: Manifest; id: strin
       },
     });
     crashPoint('after-manifest');
+    // The stream is complete from here on: what follows tidies up, and a failure of it is a
+    // warning, never a backup reported as interrupted.
+    let tidied = true;
+    const leftover = (what: string) => (e: any) => {
+      tidied = false;
+      warn(`the stream is complete, but ${what} failed (${e?.message ?? e}); running the same put again finishes the tidying`);
+    };
     // Before the lock goes: a put that replaced the stream the moment it went would lose its
-    // first chunks and uploads to this tidying. The stream is complete either way.
-    await tidyFinished(store, layout, manifest.chunks.length).catch((e) =>
-      warn(`the stream is complete, but tidying its store left leftovers (${e?.message ?? e}); \`s3duct verify\` lists them`),
-    );
-    await lock?.release();
+    // first chunks and uploads to this tidying.
+    await tidyFinished(store, layout, manifest.chunks.length).catch(leftover('removing leftovers from earlier attempts'));
+    await lock?.release().catch(leftover('removing its lock'));
     crashPoint('after-unlock');
-    // Last: while the journal exists, a rerun after a crash here tells this complete stream
-    // for its own (finishedByInterruptedPut) instead of calling it another put's.
-    await journal.discard();
+    // Last, and only once the rest is done: while the journal exists, a rerun (after a crash
+    // here, or a failed step above) knows this complete stream for its own and finishes the
+    // tidying (finishedByInterruptedPut) instead of calling the stream another put's.
+    if (tidied) await journal.discard().catch(leftover('removing its resume journal'));
+    else await journal.close();
     return { manifest, id: layout.stream };
   } catch (e) {
     await lock?.stopped().catch(() => {}); // kept, marked stopped: the next run takes it over
@@ -339,8 +346,8 @@ async function finishedByInterruptedPut(
   if (protection.mode === 'age' && !canUnwrapAge(protection.keys)) {
     // It cannot open the manifest, but can tell it is its own (age-resume.ts).
     if (!(await isOwnAgeManifest(store, layout, mine))) return null;
-    await new ResumeJournal(store, layout, local).discard();
     await store.delete([layout.lock]);
+    await new ResumeJournal(store, layout, local).discard(); // last, as in resumablePut
     warn(`the interrupted put of "${layout.stream}" had already finished: the stream is complete (input not read; its summary needs --age-identity)`);
     throw new QuietExit(ExitCode.ok);
   }
@@ -349,8 +356,8 @@ async function finishedByInterruptedPut(
   const { manifest } = await openStream(store, layout.prefix, layout.stream, protection);
   if (manifest.streamId !== journal.header.streamId) return null;
   await tidyFinished(store, layout, manifest.chunks.length);
-  await new ResumeJournal(store, layout, local).discard();
   await store.delete([layout.lock]); // the finished put's, left by its crash
+  await new ResumeJournal(store, layout, local).discard(); // last, as in resumablePut
   warn(`the interrupted put of "${layout.stream}" had already finished: the stream is complete (input not read)`);
   return manifest;
 }

@@ -96,6 +96,26 @@ describe('faults: stalls, lost answers, crashes between acknowledgement and jour
     assert.match(ok.stderr, /resuming/);
   });
 
+  // Once the manifest is written the backup is complete: a failed clean-up step used to make
+  // the put exit 6 ("interrupted, run again") for a stream that was whole.
+  test('deletes failing after the manifest: exit 0 with a warning, and the rerun finishes the tidying', async () => {
+    const name = 'tidy/fails';
+    p.setFaults([{ match: { op: ['DeleteObjects', 'DeleteObject'] }, kinds: ['internal-error'], rate: 1 }]);
+    const put = ['put', ...args(name), '--chunk-size', String(CHUNK), '--retries', '1'];
+    const done = await runCli(put, { input: DATA, env: env() });
+    p.setFaults([]);
+    assert.equal(done.code, 0, done.stderr);
+    assert.match(done.stderr, /the stream is complete, but removing its lock failed .*running the same put again finishes the tidying/);
+    const got = await runCli(['get', ...args(name)], { env: env() });
+    assert.equal(got.code, 0, got.stderr);
+    assert.ok(got.stdout.equals(DATA));
+    const again = await runCli(put, { input: DATA, env: env() });
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stderr, /had already finished/);
+    const left = await s3Request(p.server, 'GET', `/${bucket}?list-type=2&prefix=${encodeURIComponent(`${name}/`)}`);
+    assert.doesNotMatch(left.body.toString(), /<Key>[^<]*\/(lock|resume)<\/Key>/, 'lock or journal left after the rerun');
+  });
+
   test('permanent errors fail fast, without retries: a missing bucket', async () => {
     p.clearLog();
     const r = await runCli(['put', '--bucket', 'no-such-bucket-here', '--endpoint-url', p.endpoint, '--retries', '8', '--name', 'x', '--no-encrypt', '--summary', 'none'], { input: 'x', env: env() });
