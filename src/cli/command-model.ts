@@ -39,18 +39,30 @@ export interface ProgramSpec {
   readonly commands: readonly CommandSpec[];
 }
 
+/**
+ * Values completion offers for an option that is parsed leniently (`--tier bulk`,
+ * `--storage-class deep_archive`): commander's choices() would refuse those spellings.
+ */
+const suggestions = new WeakMap<Option, readonly string[]>();
+
+export function suggestValues(o: Option, values: readonly string[]): Option {
+  suggestions.set(o, values);
+  return o;
+}
+
 /** commander adds -h/--help itself (it is not in cmd.options). */
 const HELP: OptionSpec = { short: '-h', long: '--help', description: 'show help' };
 
 function optionSpec(o: Option): OptionSpec {
   const value = /[<[]([^>\]]+)[>\]]/.exec(o.flags)?.[1];
   const dflt = o.defaultValue;
+  const choices = o.argChoices ?? suggestions.get(o);
   return {
     ...(o.short ? { short: o.short } : {}),
     ...(o.long ? { long: o.long } : {}),
     description: o.description,
     ...(value ? { valueName: value.replace(/\.\.\.$/, '') } : {}),
-    ...(o.argChoices ? { choices: [...o.argChoices] } : {}),
+    ...(choices ? { choices: [...choices] } : {}),
     ...(o.envVar ? { env: o.envVar } : {}),
     ...(value && dflt !== undefined && !(Array.isArray(dflt) && dflt.length === 0) ? { defaultValue: String(dflt) } : {}),
   };

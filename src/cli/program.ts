@@ -3,22 +3,25 @@ import { EXIT_CODE_TABLE } from '../errors.js';
 import { addAgeOptions, addDownloadWorkersOption, addKeyOption, addProfileOptions, addStoreOptions, addSummaryOption, collect, envKeyYieldsToAge } from './common-options.js';
 import { addThawOptions, optionsFromEnv } from './thaw-options.js';
 import type { SummaryFormat } from '../ui/summary.js';
+import { STORAGE_CLASSES } from '../format/storage-class.js';
+import { suggestValues } from './command-model.js';
 
 export const VERSION = '0.1.0';
 
 const exitCodeHelp = () => '\nExit codes:\n' + EXIT_CODE_TABLE.map(([c, d]) => `  ${String(c).padStart(2)}  ${d}`).join('\n') + '\n';
 
+const storageClassOption = (description: string) => suggestValues(new Option('--storage-class <class>', description), STORAGE_CLASSES);
 
-/**
- * The command definitions: parsing and dispatch only. Each action imports its command module
- * on use, so `--help` and light commands do not load the S3 SDK or crypto pipeline.
- */
 /** -q silences progress and the text summary; a summary asked for as JSON is output a script wants. */
 function reporting(opts: { summary: SummaryFormat }, cmd: Command): { progress: boolean; summary: SummaryFormat } {
   const quiet = !!cmd.optsWithGlobals().quiet;
   return { progress: !quiet, summary: quiet && opts.summary === 'text' ? 'none' : opts.summary };
 }
 
+/**
+ * The command definitions: parsing and dispatch only. Each action imports its command module
+ * on use, so `--help` and light commands do not load the S3 SDK or crypto pipeline.
+ */
 export function buildProgram(): Command {
   const program = new Command('s3duct')
     .description('Encrypted, chunked, resumable, integrity-chained backups streamed to S3-compatible storage')
@@ -35,7 +38,7 @@ export function buildProgram(): Command {
     .addOption(new Option('--chunk-size <size>', 'plaintext bytes per chunk object (K, M, G, T: powers of 1024)').default('128M').env('S3DUCT_CHUNK_SIZE'))
     .addOption(new Option('--part-size <size>', 'multipart part size for S3 uploads (5M..4G; each part is held in memory)').default('16M'))
     .option('--upload-workers <n>', 'parallel part uploads: auto or a number', 'auto')
-    .addOption(new Option('--storage-class <class>', 'storage class of the chunk objects (default: the profile\'s, else STANDARD)').env('S3DUCT_STORAGE_CLASS'))
+    .addOption(storageClassOption('storage class of the chunk objects (default: the profile\'s, else STANDARD)').env('S3DUCT_STORAGE_CLASS'))
     .option('--tag <key=value>', 'object tag on chunk objects (repeatable)', collect, [])
     .option('--overwrite', 'replace an existing complete stream of the same name (the old one is gone once the new put starts)')
     .option('--restart', 'discard an interrupted put of this stream and start over')
@@ -170,7 +173,7 @@ function profileCommands(): Command[] {
     .option('--prefix <prefix>', 'key prefix inside the bucket or directory')
     .option('--endpoint-url <url>', 'S3-compatible endpoint')
     .option('--region <region>', 'S3 region')
-    .option('--storage-class <class>', 'default storage class for put')
+    .addOption(storageClassOption('default storage class for put'))
     .option('--save-credentials', 'seal AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (/ AWS_SESSION_TOKEN) from the environment into the profile')
     .option('--drop-credentials', 'with --reinit: remove saved credentials (the default AWS chain is used)')
     .option('--new-password-env <var>', 'with --reinit: the new password from environment variable VAR')

@@ -3,11 +3,12 @@ import { usageError } from '../errors.js';
 import { RESTORE_TIERS, type RestoreTier } from '../store/store.js';
 import { parseDuration } from '../units.js';
 import { parseCount } from './common-options.js';
+import { suggestValues } from './command-model.js';
 
 /** Options of a restore (restore, get --restore). */
 export function addThawOptions(cmd: Command): Command {
   return cmd
-    .addOption(new Option('--tier <tier>', 'retrieval tier: Bulk, Standard or Expedited (not for DEEP_ARCHIVE)').default('Bulk'))
+    .addOption(suggestValues(new Option('--tier <tier>', 'retrieval tier: Bulk, Standard or Expedited (not for DEEP_ARCHIVE)').default('Bulk'), RESTORE_TIERS))
     .addOption(new Option('--days <n>', 'days the restored copies stay readable').default('7'))
     .addOption(new Option('--lifetime <n>', 'same as --days').hideHelp())
     .addOption(new Option('--poll-interval <duration>', 'time between status checks while waiting (1s..1h)').default('10m'))

@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { constants as fsConstants, rmSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
+import { hostname } from 'node:os';
+import path from 'node:path';
 import { ExitCode, failure, usageError } from '../errors.js';
 import { warn } from '../ui/log.js';
 import type { Sink } from '../pipeline/get-stream.js';
@@ -58,7 +60,8 @@ async function openOutput(file: string | undefined, size: number): Promise<Outpu
   if (st && !st.isFile()) return deviceTarget(file, st.isBlockDevice());
   if (!st && (await fs.lstat(file).catch(() => null))?.isSymbolicLink()) throw usageError(`--output ${file} is a symlink to nothing`);
   const real = st ? await fs.realpath(file) : file;
-  const tmp = `${real}.s3duct-partial-${randomBytes(4).toString('hex')}`;
+  await removeLeftovers(real);
+  const tmp = `${real}${PARTIAL}${HOST}-${process.pid}-${randomBytes(4).toString('hex')}`;
   const fh = await fs.open(tmp, 'wx', 0o600).catch((e) => {
     throw usageError(`cannot create --output ${file}: ${code(e) === 'ENOENT' ? 'no such directory' : code(e)}`);
   });
@@ -75,6 +78,33 @@ async function openOutput(file: string | undefined, size: number): Promise<Outpu
     },
     discardNow: () => rmSync(tmp, { force: true }),
   };
+}
+
+/**
+ * `<file>.s3duct-partial-<host>-<pid>-<random>`: a get killed outright (SIGKILL, the OOM killer)
+ * cannot remove its partial file, so the next get into the same file removes those whose
+ * process is gone. Only this host's: another machine's get may still be writing into a shared
+ * directory.
+ */
+const PARTIAL = '.s3duct-partial-';
+const HOST = hostname().replace(/[^A-Za-z0-9.-]/g, '_');
+
+async function removeLeftovers(real: string): Promise<void> {
+  const stem = path.basename(real) + PARTIAL;
+  for (const f of await fs.readdir(path.dirname(real)).catch(() => [] as string[])) {
+    const m = f.startsWith(stem) ? /^(.+)-(\d+)-[0-9a-f]{8}$/.exec(f.slice(stem.length)) : null;
+    if (!m || m[1] !== HOST || isRunning(Number(m[2]))) continue;
+    if (await fs.rm(path.join(path.dirname(real), f)).then(() => true, () => false)) warn(`removed ${f}, the partial file of an earlier restore that was killed`);
+  }
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /** A disk too small would take part of the restore and then fail: refused before a byte. */

@@ -59,13 +59,17 @@ describe('shell completion', () => {
     assert.equal(complete(['s3duct', 'rm', '--dry']), '--dry-run');
     assert.equal(complete(['s3duct', 'put', '--summary', '']), 'text json none');
     assert.equal(complete(['s3duct', 'completion', 'z']), 'zsh');
+    // Parsed case-insensitively (so no commander choices), yet completed from their lists.
+    assert.equal(complete(['s3duct', 'put', '--storage-class', 'DE']), 'DEEP_ARCHIVE');
+    assert.equal(complete(['s3duct', 'restore', '--tier', '']), 'Bulk Standard Expedited');
   });
 
   test('fish completes options with descriptions', () => {
-    const r = shell('fish', ['-c', `source '${scripts.fish}'; complete -C 's3duct delete --dr'; complete -C 's3duct completion '`]);
+    const r = shell('fish', ['-c', `source '${scripts.fish}'; complete -C 's3duct delete --dr'; complete -C 's3duct completion '; complete -C 's3duct init --storage-class GLACIER'`]);
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /^--dry-run\tprint what would be deleted/m);
     assert.deepEqual(r.stdout.split('\n').filter((l) => /^(bash|zsh|fish)$/.test(l)).sort(), ['bash', 'fish', 'zsh']);
+    assert.deepEqual(r.stdout.split('\n').filter((l) => l.startsWith('GLACIER')).map((l) => l.split('\t')[0]).sort(), ['GLACIER', 'GLACIER_IR']);
   });
 
   test('a command added to the program appears in every script and the man page without other edits', () => {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { closeSync, existsSync, lstatSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { KEY_HEX, runCli, tempDir, testBytes, type CliResult } from '../helpers/cli.js';
@@ -42,6 +43,25 @@ describe('edge cases of outputs, inputs and mistakes (local store)', () => {
     symlinkSync(file('nothing-here'), file('dangling.bin'));
     oneLineError(await get(['--output', file('dangling.bin')]), 3, /is a symlink to nothing/);
     assert.deepEqual(leftovers('dangling'), []);
+  });
+
+  test('a partial file left by a killed get is removed by the next get into that file, if its process is gone and it was this host\'s', async () => {
+    const host = hostname().replace(/[^A-Za-z0-9.-]/g, '_');
+    const dead = execFileSync('sh', ['-c', 'echo $$']).toString().trim();
+    const names = {
+      killed: `out.bin.s3duct-partial-${host}-${dead}-0123abcd`,
+      running: `out.bin.s3duct-partial-${host}-${process.pid}-0123abcd`,
+      otherHost: `out.bin.s3duct-partial-elsewhere.example-${dead}-0123abcd`,
+      otherFile: `other.bin.s3duct-partial-${host}-${dead}-0123abcd`,
+    };
+    for (const n of Object.values(names)) writeFileSync(file(n), 'plaintext');
+    const r = await get(['--output', file('out.bin')]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, new RegExp(`removed ${names.killed.replace(/\./g, '\\.')}, the partial file of an earlier restore that was killed`));
+    assert.ok(readFileSync(file('out.bin')).equals(DATA));
+    assert.deepEqual(leftovers('out.bin').sort(), [names.otherHost, names.running].sort());
+    assert.deepEqual(leftovers('other.bin'), [names.otherFile]);
+    for (const n of Object.values(names)) rmSync(file(n), { force: true });
   });
 
   test('--output to a device (/dev/null) succeeds: written in place, no fsync', async () => {
