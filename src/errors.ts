@@ -28,10 +28,10 @@ export const EXIT_CODE_TABLE: ReadonlyArray<readonly [number, string]> = [
   [ExitCode.failure, 'error: I/O, network or store failure'],
   [ExitCode.notReady, 'archived data not readable yet (restore it first; head: not readable)'],
   [ExitCode.usage, 'usage error: bad option, argument or value'],
-  [ExitCode.integrity, 'integrity error: verification failed, data corrupt or tampered'],
+  [ExitCode.integrity, 'integrity error: verification failed, data corrupt or tampered, or the input changed under a put'],
   [ExitCode.notFound, 'not found: stream, object or bucket'],
   [ExitCode.interrupted, 'interrupted: run the same put again to resume (an interrupted get leaves no output file)'],
-  [ExitCode.conflict, 'conflict: stream exists or is locked by another put'],
+  [ExitCode.conflict, 'conflict: stream exists or is locked by another put or delete'],
   [ExitCode.auth, 'wrong key, password or identity, or access denied'],
 ];
 

@@ -1,3 +1,4 @@
+import { warnIfOthersCanRead } from '../ui/secret-file.js';
 import { readFileSync } from 'node:fs';
 import { Decrypter, Encrypter, identityToRecipient } from 'age-encryption';
 import type { AgeKeys } from '../crypto/age-keys.js';
@@ -66,7 +67,11 @@ function checkRecipient(l: Line): string {
 }
 
 function readIdentities(files: readonly string[]): string[] {
-  return files.flatMap((f) => keyFileLines(f, '--age-identity', 'identity').map(checkIdentity));
+  return files.flatMap((f) => {
+    const identities = keyFileLines(f, '--age-identity', 'identity').map(checkIdentity);
+    warnIfOthersCanRead(f, 'age identity file'); // once it holds identities: a bad file is the error
+    return identities;
+  });
 }
 
 function readPassphrase(variable: string): string {

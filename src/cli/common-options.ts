@@ -50,11 +50,17 @@ export function anyAgeOption(o: RawAgeOptions): boolean {
 }
 
 /**
- * S3DUCT_KEY from the environment yields to age options on the command line (the command
- * line wins, as for every other option); --key given as a flag beside them is a usage error.
+ * The command line wins over the environment: S3DUCT_KEY yields to age options and to
+ * --no-encrypt / --no-decrypt, S3DUCT_STORE to --bucket and S3DUCT_BUCKET to --store. The same
+ * pairs given both as flags stay a usage error.
  */
-export function envKeyYieldsToAge<T extends { key?: string } & RawAgeOptions>(opts: T, cmd: Command): T {
-  return opts.key !== undefined && cmd.getOptionValueSource('key') === 'env' && anyAgeOption(opts) ? { ...opts, key: undefined } : opts;
+export function envYieldsToFlags<T extends { key?: string; store?: string; bucket?: string; encrypt?: boolean; decrypt?: boolean } & RawAgeOptions>(opts: T, cmd: Command): T {
+  const fromEnv = (k: string) => cmd.getOptionValueSource(k) === 'env';
+  const out = { ...opts };
+  if (out.key !== undefined && fromEnv('key') && (anyAgeOption(opts) || opts.encrypt === false || opts.decrypt === false)) out.key = undefined;
+  if (out.store !== undefined && fromEnv('store') && opts.bucket !== undefined && !fromEnv('bucket')) out.store = undefined;
+  if (out.bucket !== undefined && fromEnv('bucket') && opts.store !== undefined && !fromEnv('store')) out.bucket = undefined;
+  return out;
 }
 
 /** age public-key or passphrase encryption (put: recipients; get: identities). */

@@ -1,3 +1,4 @@
+import { warnIfOthersCanRead } from '../ui/secret-file.js';
 import { readFileSync } from 'node:fs';
 import type { Protection } from '../crypto/stream-codec.js';
 import { usageError } from '../errors.js';
@@ -34,8 +35,9 @@ export function readKey(spec: string): Buffer {
       } catch (e: any) {
         throw usageError(`--key file:${arg}: cannot read key file (${e?.code ?? e?.message})`);
       }
-      if (raw.length === 32) return raw;
-      return fromHex(raw.toString('latin1'), `--key file:${arg}`);
+      const key = raw.length === 32 ? raw : fromHex(raw.toString('latin1'), `--key file:${arg}`);
+      warnIfOthersCanRead(arg, 'key file');
+      return key;
     }
     default:
       throw usageError('--key (or S3DUCT_KEY) must be hex:<64 hex digits>, file:<path> or env:<variable>');

@@ -8,6 +8,10 @@ function forEachCommand(c: Command, f: (c: Command) => void): void {
   for (const sub of c.commands) forEachCommand(sub, f);
 }
 
+/** Every message on one line: a store's HTML page, an SDK's hint or a TLS error may carry
+ *  newlines, and scripts and logs read one line per error. */
+const oneLine = (text: string) => text.replace(/\s*\n\s*/g, ' ').trim();
+
 /** commander's parse errors in the one-line form of every other error. */
 function oneLineUsage(message: string): string {
   const text = message.replace(/^error: /, '').split('\n').map((l) => l.trim()).filter(Boolean).join(' ');
@@ -41,14 +45,24 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (e instanceof QuietExit) return e.exitCode;
     if (e instanceof S3ductError) {
-      process.stderr.write(`s3duct: ${e.message}\n`);
-      if (verbose && e.stack) process.stderr.write(e.stack + '\n');
+      process.stderr.write(`s3duct: ${oneLine(e.message)}\n`);
+      // Usage errors are the user's to fix from the message alone: no stack even with --verbose.
+      if (verbose && e.stack && e.exitCode !== ExitCode.usage) process.stderr.write(e.stack + '\n');
       return e.exitCode;
     }
-    process.stderr.write(`s3duct: unexpected error: ${e?.message ?? e}${verbose ? '' : ' (run with --verbose for details)'}\n`);
+    process.stderr.write(`s3duct: unexpected error: ${oneLine(String(e?.message ?? e))}${verbose ? '' : ' (run with --verbose for details)'}\n`);
     if (verbose && e?.stack) process.stderr.write(e.stack + '\n');
     return ExitCode.failure;
   }
+}
+
+/**
+ * `--key hex:…` is readable by every user through ps and /proc for as long as the command
+ * runs: the title (which overwrites the command line Linux shows) masks it from the first
+ * moment this code runs. env: and file: sources are the ones to use; the README says so.
+ */
+function hideKeyFromProcessList(argv: string[]): void {
+  if (argv.some((a) => /hex:[0-9A-Fa-f]/.test(a))) process.title = ['s3duct', ...argv.slice(2)].join(' ').replace(/hex:[0-9A-Fa-f]+/g, 'hex:…');
 }
 
 /**
@@ -60,9 +74,13 @@ export async function main(argv: string[]): Promise<number> {
 export function runMain(argv: string[]): void {
   let settled = false;
   process.exitCode = ExitCode.failure;
+  hideKeyFromProcessList(argv);
+  // stderr gone (a dead `| tee`, a full log disk) costs the messages, not the backup: an
+  // unhandled EPIPE there would end a put mid-way, or turn a finished one into exit 1.
+  process.stderr.on('error', () => {});
   // A signal before a command has its own handler (unlocking a profile takes seconds) would
   // otherwise kill the process with 130/143 and no word: stop with the documented exit 6.
-  for (const sig of ['SIGINT', 'SIGTERM'] as const)
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const)
     process.on(sig, () => {
       if (process.listenerCount(sig) > 1) return; // the command's handler stops it cleanly
       process.stderr.write(`s3duct: interrupted by ${sig} before it finished\n`);

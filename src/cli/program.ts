@@ -1,6 +1,6 @@
 import { Argument, Command, Option } from 'commander';
 import { EXIT_CODE_TABLE } from '../errors.js';
-import { addAgeOptions, addDownloadWorkersOption, addKeyOption, addProfileOptions, addStoreOptions, addSummaryOption, collect, envKeyYieldsToAge } from './common-options.js';
+import { addAgeOptions, addDownloadWorkersOption, addKeyOption, addProfileOptions, addStoreOptions, addSummaryOption, collect, envYieldsToFlags } from './common-options.js';
 import { addThawOptions, optionsFromEnv } from './thaw-options.js';
 import type { SummaryFormat } from '../ui/summary.js';
 import { STORAGE_CLASSES } from '../format/storage-class.js';
@@ -46,7 +46,7 @@ export function buildProgram(): Command {
     .option('--no-strict-resume', 'on resume, a shorter or changed input discards the interrupted put instead of failing')
     .action(async (file, opts, cmd) => {
       const { putCommand } = await import('../commands/put.js');
-      await putCommand(file, { ...envKeyYieldsToAge(opts, cmd), ...reporting(opts, cmd) });
+      await putCommand(file, { ...envYieldsToFlags(opts, cmd), ...reporting(opts, cmd) });
     });
 
   const get = addDownloadWorkersOption(addProfileOptions(addSummaryOption(addAgeOptions(addKeyOption(addStoreOptions(new Command('get'))), 'get'))))
@@ -61,7 +61,7 @@ export function buildProgram(): Command {
     .option('--restore', 'if chunks are archived: request their restore and stream them out in order as they become readable')
     .action(async (stream, dir, opts, cmd) => {
       const { getCommand } = await import('../commands/get.js');
-      await getCommand(stream, dir, { ...envKeyYieldsToAge(opts, cmd), thaw: opts, fromEnv: optionsFromEnv(cmd), ...reporting(opts, cmd) });
+      await getCommand(stream, dir, { ...envYieldsToFlags(opts, cmd), thaw: opts, fromEnv: optionsFromEnv(cmd), ...reporting(opts, cmd) });
     });
   addThawOptions(get);
 
@@ -76,7 +76,7 @@ export function buildProgram(): Command {
     .option('--json', 'JSON with per-chunk detail on stdout')
     .action(async (stream, opts, cmd) => {
       const { headCommand } = await import('../commands/head.js');
-      await headCommand(stream, envKeyYieldsToAge(opts, cmd));
+      await headCommand(stream, envYieldsToFlags(opts, cmd));
     });
   const restore = addProfileOptions(addThawOptions(addAgeOptions(addKeyOption(addStoreOptions(new Command('restore'))), 'get')))
     .description('request a restore of every archived chunk of a stream (idempotent); --wait until all are readable')
@@ -88,7 +88,7 @@ export function buildProgram(): Command {
     .option('--wait', 'poll until every chunk is readable, with progress on stderr')
     .action(async (stream, opts, cmd) => {
       const { restoreCommand } = await import('../commands/restore.js');
-      await restoreCommand(stream, { ...envKeyYieldsToAge(opts, cmd), fromEnv: optionsFromEnv(cmd), progress: !cmd.optsWithGlobals().quiet });
+      await restoreCommand(stream, { ...envYieldsToFlags(opts, cmd), fromEnv: optionsFromEnv(cmd), progress: !cmd.optsWithGlobals().quiet });
     });
   const list = addProfileOptions(addAgeOptions(addKeyOption(addStoreOptions(new Command('list'))), 'get'))
     .alias('ls')
@@ -96,7 +96,7 @@ export function buildProgram(): Command {
     .option('--json', 'one JSON array on stdout')
     .action(async (opts, cmd) => {
       const { listCommand } = await import('../commands/list.js');
-      await listCommand(envKeyYieldsToAge(opts, cmd));
+      await listCommand(envYieldsToFlags(opts, cmd));
     });
   program.addCommand(head);
   program.addCommand(restore);
@@ -114,7 +114,7 @@ export function buildProgram(): Command {
     .action(async (stream, opts, cmd) => {
       const { verifyCommand } = await import('../commands/verify.js');
       const quiet = !!cmd.optsWithGlobals().quiet;
-      await verifyCommand(stream, { ...envKeyYieldsToAge(opts, cmd), quiet, progress: !quiet && !opts.json });
+      await verifyCommand(stream, { ...envYieldsToFlags(opts, cmd), quiet, progress: !quiet && !opts.json });
     });
 
   // The key finds a private name among the streams (a named stream needs none to be deleted).

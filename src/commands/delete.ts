@@ -1,11 +1,11 @@
 import { existsSync } from 'node:fs';
 import { createInterface } from 'node:readline/promises';
-import { ExitCode, S3ductError, conflictError, notFoundError, usageError } from '../errors.js';
+import { ExitCode, S3ductError, notFoundError, usageError } from '../errors.js';
 import { StreamLayout, validateStreamName } from '../format/layout.js';
 import { LocalJournal } from '../resume/local-journal.js';
 import { acquireLock } from '../resume/lock.js';
-import { STALE_MS, lockInUse, readLock } from '../resume/store-lock.js';
-import { stateDirId, streamStateStem } from '../resume/state-dir.js';
+import { StoreLock } from '../resume/store-lock.js';
+import { streamStateStem } from '../resume/state-dir.js';
 import { isPrivateId } from '../format/private-id.js';
 import { storeWhere, type IncompleteUpload, type ObjectInfo, type Store } from '../store/store.js';
 import { formatBytes } from '../units.js';
@@ -35,13 +35,19 @@ export interface DeletePlan {
 /** The keys that belong to one stream. Not "everything under <stream>/": stream names nest
  *  (a/b lives under a/), so only the reserved leaves and the chunk prefix are the stream's. */
 export function belongsToStream(layout: StreamLayout, key: string): boolean {
-  return key === layout.manifest || key === layout.resume || key === layout.lock || key.startsWith(layout.chunksDir);
+  return key === layout.manifest || key === layout.resume || key === layout.lock || isChunkKey(layout, key);
 }
 
-export async function planDelete(store: Store, layout: StreamLayout, journalFile: string): Promise<DeletePlan> {
-  const [manifest, resume, lock] = await Promise.all([store.head(layout.manifest), store.head(layout.resume), store.head(layout.lock)]);
+/** chunks/<digits> only: anything deeper under chunks/ (another program's, or a stream put
+ *  there by an older s3duct that took such a --prefix) is not this stream's to delete. */
+const isChunkKey = (layout: StreamLayout, key: string) => key.startsWith(layout.chunksDir) && /^\d+$/.test(key.slice(layout.chunksDir.length));
+
+/** The lock is planned only for a dry run: a delete holds it from before the plan, and
+ *  releases it last. */
+export async function planDelete(store: Store, layout: StreamLayout, journalFile: string, withLock = false): Promise<DeletePlan> {
+  const [manifest, resume, lock] = await Promise.all([store.head(layout.manifest), store.head(layout.resume), withLock ? store.head(layout.lock) : null]);
   const chunks: ObjectInfo[] = [];
-  for await (const o of store.list(layout.chunksDir)) chunks.push(o);
+  for await (const o of store.list(layout.chunksDir)) if (isChunkKey(layout, o.key)) chunks.push(o);
   const incomplete: IncompleteUpload[] = [];
   for await (const u of store.listIncomplete(layout.dir)) if (belongsToStream(layout, u.key)) incomplete.push(u);
   const localJournal = existsSync(journalFile) ? journalFile : null;
@@ -69,17 +75,15 @@ export function describePlan(name: string, location: string, p: DeletePlan): str
  * prefix and finishes. Deleting chunks first would, if interrupted, leave a manifest
  * advertising a complete backup that can no longer be restored, the worse state for a backup
  * tool. The resume state (store copy and this machine's journal) goes next, so a later put
- * cannot resume onto chunks being removed; incomplete uploads before the chunks; the store
- * lock of an interrupted put (store-lock.ts; a running put's refuses the delete) last.
+ * cannot resume onto chunks being removed; incomplete uploads before the chunks. The store
+ * lock, the delete's own since before the plan, is released last by the caller.
  */
 export async function executeDelete(store: Store, p: DeletePlan): Promise<void> {
   if (p.manifest) await store.delete([p.manifest.key]);
-  const lock = p.control.filter((o) => o.key.endsWith('/lock')).map((o) => o.key);
-  await store.delete(p.control.map((o) => o.key).filter((k) => !lock.includes(k)));
+  await store.delete(p.control.map((o) => o.key));
   if (p.localJournal) await new LocalJournal(p.localJournal).remove();
   for (const u of p.incomplete) await store.abortIncomplete(u);
   await store.delete(p.chunks.map((o) => o.key));
-  if (lock.length) await store.delete(lock);
 }
 
 async function confirm(question: string): Promise<boolean> {
@@ -114,25 +118,29 @@ export async function deleteCommand(arg: string | undefined, o: DeleteOptions): 
   // The same per-machine state a put of this stream uses: its journal and its lock. Holding
   // the lock from planning to the end, a put of this stream on this machine cannot run (and
   // add objects) under the delete; a dry run changes nothing and takes no lock.
+  if (!o.dryRun && !o.yes && !process.stdin.isTTY) throw usageError(`refusing to delete stream "${name}" without confirmation: pass --yes (or --dry-run to see what would go)`);
   const stem = streamStateStem(store.location, prefix, name);
   const releaseLock = o.dryRun ? async () => {} : await acquireLock(`${stem}.lock`, `stream "${name}"`);
+  const layout = new StreamLayout(prefix, name);
+  // The store lock too, from the plan to the last delete: a put elsewhere that started or
+  // resumed in between (while the question waits) would write chunks the plan then removes,
+  // and report a complete backup. A running put's lock refuses the delete (exit 7).
+  const lock = o.dryRun ? undefined : await StoreLock.acquire(store, layout, name, '', 'delete');
+  let deleting = false;
   try {
-    const layout = new StreamLayout(prefix, name);
-    // A put elsewhere would go on writing chunks and a manifest over what is deleted here.
-    const held = o.dryRun ? null : await readLock(store, layout);
-    if (held && held !== 'foreign' && lockInUse(held, stateDirId()))
-      throw conflictError(`a put of "${name}" is running (its lock was refreshed ${held.refreshed}): let it finish or stop it first; a killed put's lock goes stale after ${STALE_MS / 60_000} minutes`);
-    const plan = await planDelete(store, layout, `${stem}.journal`);
+    const plan = await planDelete(store, layout, `${stem}.journal`, !lock);
     if (!plan.manifest && !plan.control.length && !plan.chunks.length && !plan.incomplete.length && !plan.localJournal)
       throw notFoundError(`no stream "${name}" at ${storeWhere(store, prefix)}`);
     const text = describePlan(name, storeWhere(store, prefix), plan);
     if (!o.dryRun && !o.yes) {
-      if (!process.stdin.isTTY) throw usageError(`refusing to delete ${text} without confirmation: pass --yes`);
       if (!(await confirm(`delete ${text}? [y/N] `))) throw new S3ductError('cancelled; nothing deleted', ExitCode.failure);
     }
     if (!o.dryRun) {
       try {
+        await lock!.check(name);
+        deleting = true;
         await executeDelete(store, plan);
+        deleting = false;
       } catch (e: any) {
         const why = e instanceof S3ductError ? e.message : e?.message ?? String(e);
         throw new S3ductError(`delete of "${name}" interrupted (${why}); run the same delete again to finish`, e instanceof S3ductError ? e.exitCode : ExitCode.failure);
@@ -141,6 +149,8 @@ export async function deleteCommand(arg: string | undefined, o: DeleteOptions): 
     if (o.json) process.stdout.write(JSON.stringify(planJson(name, store.location, plan, !o.dryRun)) + '\n');
     else if (!o.quiet) process.stdout.write(`${o.dryRun ? 'would delete' : 'deleted'} ${text}\n`);
   } finally {
+    // A delete that stopped part-way leaves its lock marked stopped: the next delete or put takes it over.
+    await (deleting ? lock?.stopped() : lock?.release())?.catch(() => {});
     await releaseLock();
   }
 }

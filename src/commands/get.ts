@@ -22,7 +22,7 @@ import { surveyChunks } from '../archive/chunk-survey.js';
 import { DEFAULT_PRICES } from '../archive/prices.js';
 import type { ThawWatch } from '../archive/thaw-watch.js';
 import { thawOptionsFrom, type RawThawOptions } from '../cli/thaw-options.js';
-import { requestThaw, restoreCommandHint, watchThaw, type ThawTarget } from './thaw-flow.js';
+import { refuseUnrestorable, requestThaw, restoreCommandHint, watchThaw, type ThawTarget } from './thaw-flow.js';
 import { resolveStream } from './stream-resolve.js';
 import { openTarget, type Target, type TargetOptions } from './target.js';
 
@@ -192,11 +192,12 @@ async function openUnfinished(store: Store, prefix: string, name: string, protec
  */
 async function ensureReadable(t: ThawTarget, o: GetOptions): Promise<ThawWatch | undefined> {
   const thaw = o.restore ? thawOptionsFrom(o.thaw!) : undefined; // bad flags fail before any request
-  // Only the archive states matter here: a missing or damaged chunk is the verified read's to
-  // report, with its own exit code, as for any stream.
+  // With every chunk readable, a missing or damaged one is the verified read's to report, as
+  // for any stream; with some archived, a missing one is said before a restore is suggested.
   const chunks = await surveyChunks(t.store, t.layout, t.manifest);
   const cold = chunks.filter((c) => c.state.kind === 'archived' || c.state.kind === 'restoring');
   if (!cold.length) return undefined;
+  refuseUnrestorable(t, chunks);
   if (!thaw) {
     const restoring = cold.filter((c) => c.state.kind === 'restoring').length;
     throw notReadyError(

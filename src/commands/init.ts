@@ -1,3 +1,4 @@
+import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { passwordKey } from '../crypto/password-key.js';
 import { conflictError, notFoundError, usageError } from '../errors.js';
@@ -42,7 +43,9 @@ function settingsFrom(o: InitOptions, old?: ProfileSettings): ProfileSettings {
   if (base.store && base.bucket) throw usageError('give either --store or --bucket, not both');
   if (base.endpointUrl !== undefined) checkEndpoint(base.endpointUrl);
   const storageClass = o.storageClass !== undefined ? parseStorageClass(o.storageClass) : old?.storageClass;
-  return { ...base, storageClass };
+  // A profile is used from any directory: a relative file: store would move with the user.
+  const store = base.store?.startsWith('file:') && base.store.length > 5 ? `file:${path.resolve(base.store.slice(5))}` : base.store;
+  return { ...base, ...(store !== undefined && { store }), storageClass };
 }
 
 /**

@@ -1,3 +1,4 @@
+import { isatty } from 'node:tty';
 import { createReadStream, fstatSync, readFileSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
@@ -45,6 +46,8 @@ const READ_BUFFER = 1 << 20;
 /** stdin, or the file named on the command line. */
 export async function openInput(file: string | undefined): Promise<InputSource> {
   if (file === undefined || file === '-') {
+    // Nobody types a backup: a put left waiting on the keyboard looks hung.
+    if (isatty(0)) throw usageError('put reads the data from standard input, which is a terminal: pipe it in (tar c DIR | s3duct put …) or give a FILE');
     let expectedSize: number | undefined;
     try {
       const st = fstatSync(0);

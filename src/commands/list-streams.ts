@@ -23,6 +23,7 @@ export interface StreamRow {
   readonly size?: number;
   readonly chunks?: number;
   readonly createdAt?: string;
+  readonly completedAt?: string;
   readonly storageClass?: string;
   readonly status: ListedStatus;
   /** 'unknown' for an unfinished put: only its manifest would say, and it has none yet. */
@@ -67,7 +68,8 @@ export async function listStreams(store: Store, prefix: string, protection: Prot
   // Versions of one name (private names) come newest first.
   return rows
     .filter((r): r is StreamRow => r !== null)
-    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : (b.createdAt ?? '').localeCompare(a.createdAt ?? '')));
+    // Versions of a name newest first by completion, the order get NAME picks them in.
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : (b.completedAt ?? '').localeCompare(a.completedAt ?? '')));
 }
 
 /** Whether the folder holds s3duct's chunks: someone else's "chunks/" folder is not ours. */
@@ -83,7 +85,16 @@ async function readRow(store: Store, prefix: string, c: Candidate, protection: P
     if (!(await holdsOurChunks(store, layout))) return null;
     return { name: path, path, status: 'incomplete', encryption: 'unknown', note: 'put never finished; run the same put again to resume' };
   }
-  const bytes = await store.get(layout.manifest);
+  let bytes: Buffer;
+  try {
+    bytes = await store.get(layout.manifest);
+  } catch (e) {
+    // One manifest the store will not give (archived by a lifecycle rule, access denied) is
+    // that stream's trouble, shown on its row: the listing of every other stream goes on.
+    if (!(e instanceof S3ductError && (e.exitCode === ExitCode.notReady || e.exitCode === ExitCode.auth))) throw e;
+    const archived = e.exitCode === ExitCode.notReady;
+    return { name: path, path, status: archived ? 'archived' : 'unknown', encryption: 'unknown', note: archived ? `manifest archived: restore ${layout.manifest} with your S3 tools first` : `manifest unreadable: ${e.message}` };
+  }
   const mode: EncryptionInfo['mode'] | null =
     bytes.subarray(0, 4).toString('latin1') === 'S3DM' ? 'aes-256-gcm' : looksLikeAge(bytes) ? 'age' : bytes[0] === 0x7b ? 'none' : null;
   // A damaged manifest beside our chunks is a damaged stream, shown as such: hiding it would
@@ -113,6 +124,7 @@ async function readRow(store: Store, prefix: string, c: Candidate, protection: P
     size: manifest.stream.size,
     chunks: manifest.chunks.length,
     createdAt: manifest.createdAt,
+    completedAt: manifest.completedAt,
     storageClass: manifest.storageClass,
     status: isArchiveClass(manifest.storageClass) ? await sampledStatus(store, layout, last > 0 ? [0, last] : [0]) : 'readable',
     encryption: manifest.encryption.mode,

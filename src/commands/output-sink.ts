@@ -1,3 +1,4 @@
+import { isatty } from 'node:tty';
 import { randomBytes } from 'node:crypto';
 import { constants as fsConstants, rmSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
@@ -52,6 +53,9 @@ const code = (e: any) => e?.code ?? e?.message ?? String(e);
  * the file it points to, never the link (nor a link like /dev/stdout).
  */
 async function openOutput(file: string | undefined, size: number): Promise<OutputTarget> {
+  // Restored bytes are binary more often than not: a terminal would garble (and sometimes
+  // obey) them. `--output -` says the terminal is meant.
+  if (file === undefined && isatty(1)) throw usageError('refusing to write the restored data to a terminal: redirect it (> FILE, | tar x) or give --output FILE (--output - writes to the terminal anyway)');
   if (file === undefined || file === '-') return stdoutTarget();
   if (file === '') throw usageError('--output needs a file name');
   const st = await fs.stat(file).catch(() => null);

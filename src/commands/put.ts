@@ -8,6 +8,7 @@ import { conflictError, usageError } from '../errors.js';
 import { StreamLayout, validateStreamName } from '../format/layout.js';
 import { parseStorageClass } from '../format/storage-class.js';
 import { putStream } from '../pipeline/put-stream.js';
+import { sealedSize } from '../crypto/segmented-aead.js';
 import { privateIdOf, isPrivateId } from '../format/private-id.js';
 import { createProgress } from '../ui/progress.js';
 import { printSummary, type SummaryFormat } from '../ui/summary.js';
@@ -25,11 +26,12 @@ import { ResumeJournal, loadInterrupted } from '../resume/resume-journal.js';
 import { streamStateStem } from '../resume/state-dir.js';
 import { crashPoint } from '../resume/crash-points.js';
 import { whyJournalIsStale } from '../resume/journal-store-check.js';
-import { StoreLock } from '../resume/store-lock.js';
+import { StoreLock, refuseIfRunning } from '../resume/store-lock.js';
 import { storeWhere, type Store } from '../store/store.js';
 import { ResumeDivergedError } from '../pipeline/put-stream.js';
 import type { InputSource } from './input-source.js';
 import { openStream } from './stream-access.js';
+import { openPrivateStream } from './stream-resolve.js';
 
 export interface PutOptions extends TargetOptions {
   name?: string;
@@ -47,6 +49,8 @@ export interface PutOptions extends TargetOptions {
 }
 
 const MAX_CHUNK = 5 * 1024 ** 4; // S3's object limit on most stores
+const MAX_PARTS = 10_000;
+const MAX_KEY_BYTES = 1024;
 
 /** S3's object tag rules, checked before anything is uploaded: a store refusing a tag is no
  *  interruption that a re-run could get past. */
@@ -86,6 +90,11 @@ export async function putCommand(file: string | undefined, o: PutOptions): Promi
   if (file === undefined && o.passwordStdin) throw usageError('--password-stdin cannot be used when put reads the data from stdin: give a FILE, or use --password-env VAR');
   const chunkSize = parseSize(o.chunkSize, 'chunk size');
   if (chunkSize < 1 || chunkSize > MAX_CHUNK) throw usageError('--chunk-size must be between 1 byte and 5T');
+  // S3 takes at most 10,000 parts per object: a chunk needing more would fail only when
+  // reached (and again on every resume). Checked up front, for any store, by the same rule.
+  const partSize = parseSize(o.partSize ?? '16M', 'part size');
+  if (Math.ceil(sealedSize(chunkSize) / partSize) > MAX_PARTS)
+    throw usageError(`--chunk-size ${o.chunkSize} needs more than ${MAX_PARTS} parts of --part-size ${o.partSize ?? '16M'} (S3's limit per object): raise --part-size or lower --chunk-size`);
   const tags = parseTags(o.tag);
   const workers = parseWorkers(o.uploadWorkers, '--upload-workers', 4);
   const target = await openTarget(o, 'put', workers);
@@ -97,6 +106,8 @@ export async function putCommand(file: string | undefined, o: PutOptions): Promi
   } else {
     validateStreamName(name);
     if (isPrivateId(name)) throw usageError(`"${name}" has the form of a private stream id; choose another --name`);
+    if (Buffer.byteLength(new StreamLayout(prefix, name).chunk(0)) > MAX_KEY_BYTES)
+      throw usageError(`--prefix and --name together make object keys longer than S3's ${MAX_KEY_BYTES} bytes: shorten them`);
   }
   const input = await openInput(file);
 
@@ -116,6 +127,9 @@ export async function putCommand(file: string | undefined, o: PutOptions): Promi
   const sizeNow = (await input.sizeNow().catch(() => undefined)) ?? manifest.stream.size;
   if (input.expectedSize !== undefined && (manifest.stream.size !== input.expectedSize || sizeNow !== input.expectedSize))
     warn(`WARNING: the input changed while it was read: it had ${formatBytes(input.expectedSize)}, ${formatBytes(manifest.stream.size)} were read and it has ${formatBytes(sizeNow)} now; the backup holds what was read`);
+  // An empty pipe is most often a producer that failed (`false | s3duct put`): a valid stream,
+  // but one to say aloud, as a shell does not fail a pipeline for it without pipefail.
+  if (manifest.stream.size === 0 && !fromFile) warn('WARNING: the input was empty: the stream stored is empty (did the command feeding the pipe fail? `set -o pipefail` makes the shell say so)');
   printSummary(o.summary, 'put', manifest, (Date.now() - started) / 1000, { id });
 }
 
@@ -153,10 +167,21 @@ async function resumablePut(p: PutPlan): Promise<{ manifest: Manifest; id: strin
   const interruptedHere = restart ? null : await local.read();
   const candidateId = interruptedHere ? Buffer.from(interruptedHere.header.streamId, 'hex') : randomBytes(16);
   const layout = new StreamLayout(p.prefix, p.streamKey(candidateId));
+  if (p.privateNames && interruptedHere && (await store.head(layout.manifest))) {
+    // A version whose put died after its manifest is complete: this put is the next version.
+    if (await finishInterruptedPut(store, layout, protection, local, interruptedHere)) {
+      warn(`an earlier put of "${name}" (${layout.stream}) had finished before it could clear its journal; that version is complete, and this put stores a new one`);
+      return resumablePut({ ...p, o: { ...o, restart: true }, startingOver: true });
+    }
+  }
   if (!p.privateNames && (await store.head(layout.manifest))) {
     // Re-running a put that died after its manifest finds it complete; --overwrite means a new one.
-    const finished = o.overwrite ? null : await finishedByInterruptedPut(store, layout, protection, local, interruptedHere);
-    if (finished) return { manifest: finished, id: layout.stream };
+    const finished = o.overwrite ? null : await finishInterruptedPut(store, layout, protection, local, interruptedHere);
+    if (finished) {
+      warn(`the interrupted put of "${layout.stream}" had already finished: the stream is complete (input not read${finished.manifest ? '' : '; its summary needs --age-identity'})`);
+      if (!finished.manifest) throw new QuietExit(ExitCode.ok);
+      return { manifest: finished.manifest, id: layout.stream };
+    }
     if (!o.overwrite) throw conflictError(`stream "${name}" already exists at ${storeWhere(store, layout.prefix)}; choose another --name, or pass --overwrite to replace it`);
     // Any journal here belongs to the stream being replaced: the new put starts afresh.
     replacing = true;
@@ -167,7 +192,10 @@ async function resumablePut(p: PutPlan): Promise<{ manifest: Manifest; id: strin
   // (below): the state may be a put's that is running elsewhere.
   const restartNow = !!o.restart && !p.startingOver;
   if (restart) await local.remove();
-  if (restartNow) await store.delete([layout.resume, layout.lock]);
+  if (restartNow) {
+    await refuseIfRunning(store, layout, name);
+    await store.delete([layout.resume, layout.lock]);
+  }
   const keyId = protectionKeyId(protection);
   const identity: PutIdentity = { location: store.location, prefix: layout.prefix, name, chunkSize: p.chunkSize, encryption: protection.mode, keyId, storageClass: p.storageClass, tags: p.tags };
   const ageRestart = restart ? null : await whyAgePutRestarts(protection, store, layout, p.privateNames, interruptedHere);
@@ -192,16 +220,20 @@ async function resumablePut(p: PutPlan): Promise<{ manifest: Manifest; id: strin
   // id must never name two different streams, or their chunks would authenticate for each other.
   const streamId = interrupted ? Buffer.from(interrupted.header.streamId, 'hex') : p.privateNames ? candidateId : randomBytes(16);
   const codec = await codecForPut(protection, streamId, interrupted ? journalAgeHeader(interrupted.header) : undefined).catch(refusedResume(name));
-  // Named streams only: a private stream's key is derived from its own fresh id, so no two
-  // puts ever share one.
   const id = streamId.toString('hex');
-  const lock = p.privateNames ? undefined : await StoreLock.acquire(store, layout, name, id);
+  // A private stream is locked under its id as well: no other put shares the id, but a
+  // delete of it (by id, from this machine or another) must not run under this put.
+  const releaseIdLock = p.privateNames ? await acquireLock(`${streamStateStem(store.location, p.prefix, layout.stream)}.lock`, `stream ${layout.stream}`) : undefined;
+  const lock = await StoreLock.acquire(store, layout, name, id).catch(async (e) => {
+    await releaseIdLock?.();
+    throw e;
+  });
   // Once this put holds the stream: the interrupted put it starts over loses its store copy,
   // and a replaced stream its manifest (never left claiming chunks about to be replaced).
   const superseded = [...(restart && !restartNow ? [layout.resume] : []), ...(replacing ? [layout.manifest] : [])];
   if (superseded.length) await store.delete(superseded);
   if (interrupted) warn(`resuming the interrupted put of "${name}": ${interrupted.chunks.length} chunks already stored; re-reading the input to check them`);
-  const journal = new ResumeJournal(store, layout, local, async () => lock?.confirm(name));
+  const journal = new ResumeJournal(store, layout, local, async () => lock.confirm(name));
   await journal.begin(interrupted?.header ?? newJournalHeader(streamId, identity, codec), interrupted?.chunks ?? []);
   // Uploads a crashed put left half-done would bill forever: this put owns the stream (locked).
   await store.abortUploads(layout.chunksDir);
@@ -233,8 +265,8 @@ async function resumablePut(p: PutPlan): Promise<{ manifest: Manifest; id: strin
           stored++;
           progress.chunkDone();
         },
-        beforeChunkCommit: async () => lock?.confirm(name),
-        beforeManifest: async () => lock?.check(name),
+        beforeChunkCommit: async () => lock.confirm(name),
+        beforeManifest: async () => lock.check(name),
       },
     });
     crashPoint('after-manifest');
@@ -248,7 +280,7 @@ async function resumablePut(p: PutPlan): Promise<{ manifest: Manifest; id: strin
     // Before the lock goes: a put that replaced the stream the moment it went would lose its
     // first chunks and uploads to this tidying.
     await tidyFinished(store, layout, manifest.chunks.length).catch(leftover('removing leftovers from earlier attempts'));
-    await lock?.release().catch(leftover('removing its lock'));
+    await lock.release().catch(leftover('removing its lock'));
     crashPoint('after-unlock');
     // Last, and only once the rest is done: while the journal exists, a rerun (after a crash
     // here, or a failed step above) knows this complete stream for its own and finishes the
@@ -257,11 +289,11 @@ async function resumablePut(p: PutPlan): Promise<{ manifest: Manifest; id: strin
     else await journal.close();
     return { manifest, id: layout.stream };
   } catch (e) {
-    await lock?.stopped().catch(() => {}); // kept, marked stopped: the next run takes it over
+    await lock.stopped().catch(() => {}); // kept, marked stopped: the next run takes it over
     if (e instanceof ResumeDivergedError) {
       if (o.strictResume !== false) throw integrityError(`${e.message}. Nothing was changed; fix the input, or pass --restart to start this stream over`);
       await journal.discard();
-      await lock?.release();
+      await lock.release();
       throw interruptedError(`${e.message}; --no-strict-resume: the interrupted put was discarded, run the same command again to start over`);
     }
     await journal.copyToStore(codec).catch(() => {});
@@ -274,6 +306,7 @@ async function resumablePut(p: PutPlan): Promise<{ manifest: Manifest; id: strin
   } finally {
     stopOnSignal.dispose();
     progress.stop();
+    await releaseIdLock?.();
   }
 }
 
@@ -298,22 +331,22 @@ function refusedResume(name: string): (e: unknown) => never {
   };
 }
 
-/** First SIGINT/SIGTERM: stop reading input and let stored chunks be journaled; second: exit now. */
+/** First SIGINT/SIGTERM/SIGHUP: stop reading input and let stored chunks be journaled; second: exit now. */
 function interruptOnSignal(input: InputSource): { signal(): string | undefined; dispose(): void } {
   let caught: string | undefined;
   const handler = (sig: NodeJS.Signals) => {
-    if (caught) process.exit(128 + (sig === 'SIGINT' ? 2 : 15));
+    if (caught) process.exit(128 + (sig === 'SIGINT' ? 2 : sig === 'SIGHUP' ? 1 : 15));
     caught = sig;
     warn(`${sig}: stopping; waiting for uploads in flight to be acknowledged (again to exit at once)`);
     input.stop(interruptedError(`interrupted by ${sig}`));
   };
-  process.on('SIGINT', handler);
-  process.on('SIGTERM', handler);
+  // SIGHUP too: the terminal of a put started by hand was closed.
+  const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+  for (const s of signals) process.on(s, handler);
   return {
     signal: () => caught,
     dispose: () => {
-      process.off('SIGINT', handler);
-      process.off('SIGTERM', handler);
+      for (const s of signals) process.off(s, handler);
     },
   };
 }
@@ -333,31 +366,32 @@ async function tidyFinished(store: Store, layout: StreamLayout, count: number): 
 
 /**
  * A put killed after writing its manifest but before clearing its journal: running it again
- * finds the stream complete. Returns that manifest (and clears the journal), or null when the
- * existing stream is another put's.
+ * finds the stream complete, tidies what the crash left, clears the journal and returns the
+ * manifest (none for an age put that cannot open it). Null when the stream is not that put's.
+ * Only this machine's journal counts: another machine's put of the same name, finding the
+ * store copy, has other input to store and must not take the stream for its own.
  */
-async function finishedByInterruptedPut(
+async function finishInterruptedPut(
   store: Store,
   layout: StreamLayout,
   protection: Protection,
   local: LocalJournal,
   mine: Journal | null,
-): Promise<Manifest | null> {
+): Promise<{ manifest?: Manifest } | null> {
+  if (!mine) return null;
+  let manifest: Manifest | undefined;
   if (protection.mode === 'age' && !canUnwrapAge(protection.keys)) {
     // It cannot open the manifest, but can tell it is its own (age-resume.ts).
     if (!(await isOwnAgeManifest(store, layout, mine))) return null;
-    await store.delete([layout.lock]);
-    await new ResumeJournal(store, layout, local).discard(); // last, as in resumablePut
-    warn(`the interrupted put of "${layout.stream}" had already finished: the stream is complete (input not read; its summary needs --age-identity)`);
-    throw new QuietExit(ExitCode.ok);
+  } else {
+    const journal = await loadInterrupted(store, layout, protection, mine).catch(() => null);
+    if (!journal) return null;
+    const open = isPrivateId(layout.stream) ? openPrivateStream : openStream;
+    ({ manifest } = await open(store, layout.prefix, layout.stream, protection));
+    if (manifest.streamId !== journal.header.streamId) return null;
+    await tidyFinished(store, layout, manifest.chunks.length);
   }
-  const journal = await loadInterrupted(store, layout, protection, mine).catch(() => null);
-  if (!journal) return null;
-  const { manifest } = await openStream(store, layout.prefix, layout.stream, protection);
-  if (manifest.streamId !== journal.header.streamId) return null;
-  await tidyFinished(store, layout, manifest.chunks.length);
   await store.delete([layout.lock]); // the finished put's, left by its crash
   await new ResumeJournal(store, layout, local).discard(); // last, as in resumablePut
-  warn(`the interrupted put of "${layout.stream}" had already finished: the stream is complete (input not read)`);
-  return manifest;
+  return manifest ? { manifest } : {};
 }

@@ -1,11 +1,14 @@
 import { isReadable } from '../archive/chunk-status.js';
 import { loadPrices } from '../archive/prices.js';
 import { planRestore, type RestorePlan } from '../archive/restore-plan.js';
-import { thawOptionsFrom, type RawThawOptions } from '../cli/thaw-options.js';
+import { thawOptionsFrom, type RawThawOptions, type ThawOptions } from '../cli/thaw-options.js';
 import { warn } from '../ui/log.js';
 import { formatBytes } from '../units.js';
-import { openStreamRef } from './stream-resolve.js';
-import type { TargetOptions } from './target.js';
+import { resolveStream } from './stream-resolve.js';
+import { openTarget, type Target, type TargetOptions } from './target.js';
+import { ExitCode, S3ductError, notReadyError } from '../errors.js';
+import { StreamLayout } from '../format/layout.js';
+import { isPrivateId } from '../format/private-id.js';
 import { commandHint, requestThaw, streamNameFrom, surveyForThaw, watchThaw } from './thaw-flow.js';
 
 export interface RestoreOptions extends TargetOptions, RawThawOptions {
@@ -24,8 +27,9 @@ export async function restoreCommand(arg: string | undefined, o: RestoreOptions)
   const name = streamNameFrom(arg, o.name, 'restore');
   const thaw = thawOptionsFrom(o);
   const prices = await loadPrices(o.prices);
-  const { layout, manifest, target: where } = await openStreamRef(o, name);
+  const where = await openTarget(o, 'read');
   const store = where.store;
+  const { layout, manifest } = await resolveStream(where, name).catch((e) => restoreManifestFirst(e, where, name, thaw, o.dryRun === true));
   const target = { store, layout, manifest };
   const chunks = await surveyForThaw(target);
   if (o.dryRun) {
@@ -45,6 +49,20 @@ export async function restoreCommand(arg: string | undefined, o: RestoreOptions)
   const watch = watchThaw(target, chunks, thaw, o.progress);
   await watch.done;
   if (o.progress) warn(`restore complete: ${allReadable(chunks.length, name)}`);
+}
+
+/**
+ * A manifest moved to an archive class (a bucket lifecycle rule that matched every object) is
+ * unreadable until restored itself, and only it says which chunks to restore: its restore is
+ * requested first, and the command stops with exit 2 until it is readable.
+ */
+async function restoreManifestFirst(e: unknown, t: Target, name: string, thaw: ThawOptions, dryRun: boolean): Promise<never> {
+  const archived = e instanceof S3ductError && e.exitCode === ExitCode.notReady;
+  if (!archived || (t.privateNames && !isPrivateId(name))) throw e;
+  const key = new StreamLayout(t.prefix, name).manifest;
+  if (dryRun) throw notReadyError(`the manifest ${key} is archived too: restore would first request it (${thaw.tier}, ${thaw.days} day(s)), then the chunks`);
+  await t.store.requestRestore(key, thaw.days, thaw.tier);
+  throw notReadyError(`the manifest ${key} is archived too (a lifecycle rule?): its restore was requested (${thaw.tier}, ${thaw.days} day(s)); run the same restore again once it is readable, to restore the chunks`);
 }
 
 function printPlan(p: RestorePlan, total: number, json: boolean): void {

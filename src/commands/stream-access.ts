@@ -14,7 +14,13 @@ export interface OpenStream {
 export async function openStream(store: Store, prefix: string, name: string, protection: Protection): Promise<OpenStream> {
   const layout = new StreamLayout(prefix, validateStreamName(name));
   const { manifest, codec } = await openManifest(await readManifest(store, layout, `"${name}"`), protection, `stream "${name}" manifest`);
-  if (manifest.name !== name) throw new S3ductError(`stream "${name}": manifest is for "${manifest.name}" (moved or replaced)`, ExitCode.integrity);
+  if (manifest.name !== name) {
+    // Listed from a parent prefix, a stream put with --prefix shows as prefix/name: the
+    // likely mistake, not tampering, and the way to read it is known.
+    const under = name.endsWith(`/${manifest.name}`) ? name.slice(0, -manifest.name.length - 1) : undefined;
+    const hint = under ? `; if it was stored with --prefix ${prefix}${under}, read it with that --prefix and --name ${manifest.name}` : '';
+    throw new S3ductError(`stream "${name}": manifest is for "${manifest.name}" (moved or replaced${hint})`, ExitCode.integrity);
+  }
   return { layout, manifest, codec };
 }
 
@@ -23,7 +29,8 @@ export async function readManifest(store: Store, layout: StreamLayout, label: st
   try {
     return await store.get(layout.manifest);
   } catch (e) {
-    if (e instanceof S3ductError && e.exitCode === ExitCode.notFound) {
+    // A missing bucket is said as such (every stream in it is missing too).
+    if (e instanceof S3ductError && e.exitCode === ExitCode.notFound && !/bucket does not exist/.test(e.message)) {
       const started = await store.head(layout.chunk(0));
       throw notFoundError(
         started

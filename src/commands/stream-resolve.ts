@@ -1,7 +1,7 @@
 import { looksLikeAge } from '../crypto/age-payload.js';
 import { sealedKindOf } from '../crypto/segmented-aead.js';
 import { openManifest, type Protection } from '../crypto/stream-codec.js';
-import { ExitCode, S3ductError, integrityError, notFoundError } from '../errors.js';
+import { ExitCode, S3ductError, integrityError, notFoundError, type ExitCodeValue } from '../errors.js';
 import { StreamLayout } from '../format/layout.js';
 import { streamIdOfPrivateId } from '../format/private-id.js';
 import { childFolders, storeWhere, type Store } from '../store/store.js';
@@ -15,19 +15,20 @@ export type PrivateEntry =
   | { readonly kind: 'unfinished'; readonly id: string }
   /** A manifest this key cannot open: another profile's stream in a shared bucket. */
   | { readonly kind: 'foreign'; readonly id: string; readonly reason: string }
-  /** A manifest that fails its checks: this key's stream damaged or replaced, for all we can tell. */
-  | { readonly kind: 'damaged'; readonly id: string; readonly reason: string };
+  /** A manifest that fails its checks (this key's stream damaged or replaced, for all we can
+   *  tell), or that the store will not give (archived, access denied): its name is unknown. */
+  | { readonly kind: 'damaged'; readonly id: string; readonly reason: string; readonly exitCode: ExitCodeValue };
 
 /**
  * Reads the manifest of the private stream `id` and checks it belongs there: the stream id
  * inside the authenticated manifest must be the one the object key names, so a manifest
  * copied under another id is refused (the counterpart of the name check for named streams).
  */
-export async function openPrivateStream(store: Store, prefix: string, id: string, protection: Protection): Promise<OpenStream> {
+export async function openPrivateStream(store: Store, prefix: string, id: string, protection: Protection, bytes?: Buffer): Promise<OpenStream> {
   const streamId = streamIdOfPrivateId(id);
   if (!streamId) throw integrityError(`"${id}" is not a private stream id`);
   const layout = new StreamLayout(prefix, id);
-  const { manifest, codec } = await openManifest(await readManifest(store, layout, id), protection, `stream ${id} manifest`);
+  const { manifest, codec } = await openManifest(bytes ?? (await readManifest(store, layout, id)), protection, `stream ${id} manifest`);
   if (manifest.streamId !== streamId.toString('hex')) throw integrityError(`stream ${id}: manifest belongs to another stream (moved or replaced)`);
   return { layout, manifest, codec };
 }
@@ -41,12 +42,21 @@ export async function* listPrivateStreams(store: Store, prefix: string, protecti
   for await (const dir of childFolders(store, prefix)) {
     const id = dir.slice(prefix.length, -1);
     if (!streamIdOfPrivateId(id)) continue;
+    let bytes: Buffer;
     try {
-      yield { kind: 'stream', id, ...(await openPrivateStream(store, prefix, id, protection)) };
+      bytes = await readManifest(store, new StreamLayout(prefix, id), id);
+    } catch (e) {
+      if (!(e instanceof S3ductError) || e.exitCode === ExitCode.failure) throw e;
+      // Archived or access denied: not another key's stream, only one this command cannot read.
+      yield e.exitCode === ExitCode.notFound ? { kind: 'unfinished', id } : { kind: 'damaged', id, reason: e.message, exitCode: e.exitCode };
+      continue;
+    }
+    try {
+      yield { kind: 'stream', id, ...(await openPrivateStream(store, prefix, id, protection, bytes)) };
     } catch (e) {
       if (!(e instanceof S3ductError) || e.exitCode === ExitCode.failure) throw e; // store trouble is not "foreign"
-      if (e.exitCode === ExitCode.notFound) yield { kind: 'unfinished', id };
-      else yield { kind: e.exitCode === ExitCode.integrity && (await isSealedManifest(store, prefix, id)) ? 'damaged' : 'foreign', id, reason: e.message };
+      if (e.exitCode === ExitCode.integrity && (await isSealedManifest(store, prefix, id))) yield { kind: 'damaged', id, reason: e.message, exitCode: e.exitCode };
+      else yield { kind: 'foreign', id, reason: e.message };
     }
   }
 }
@@ -72,20 +82,25 @@ export async function resolveStream(t: Pick<Target, 'store' | 'prefix' | 'protec
   if (streamIdOfPrivateId(ref)) return { id: ref, ...(await openPrivateStream(t.store, t.prefix, ref, t.protection)) };
   if (!t.privateNames) return { id: ref, ...(await openStream(t.store, t.prefix, ref, t.protection)) };
   const matches: Array<OpenStream & { id: string }> = [];
-  const damaged: string[] = [];
+  const damaged: Array<Extract<PrivateEntry, { kind: 'damaged' }>> = [];
   for await (const e of listPrivateStreams(t.store, t.prefix, t.protection)) {
     if (e.kind === 'stream' && e.manifest.name === ref) matches.push(e);
-    else if (e.kind === 'damaged') damaged.push(e.id);
+    else if (e.kind === 'damaged') damaged.push(e);
   }
   const newest = matches.sort(newestFirst)[0];
-  // A damaged manifest hides its name: it may be the newest version of this one, and taking
-  // the next would quietly restore an older backup as if it were the latest.
-  if (damaged.length)
-    throw integrityError(
-      `cannot tell which version of "${ref}" is the newest: ${damaged.join(', ')} ${damaged.length > 1 ? 'have damaged manifests' : 'has a damaged manifest'} (see s3duct list); ${
-        newest ? `to restore the newest intact version anyway, name it by id: ${newest.id}` : 'no intact version was found'
+  // A manifest damaged or unreadable hides its name: it may be the newest version of this
+  // one, and taking the next would quietly restore an older backup as if it were the latest.
+  if (damaged.length) {
+    const unreadable = damaged.find((d) => d.exitCode !== ExitCode.integrity);
+    const has = damaged.length > 1 ? 'have' : 'has';
+    const what = unreadable ? `a manifest this command cannot read (${unreadable.reason})` : `${damaged.length > 1 ? 'damaged manifests' : 'a damaged manifest'}`;
+    throw new S3ductError(
+      `cannot tell which version of "${ref}" is the newest: ${damaged.map((d) => d.id).join(', ')} ${has} ${what} (see s3duct list); ${
+        newest ? `to restore the newest readable version anyway, name it by id: ${newest.id}` : 'no readable version was found'
       }`,
+      unreadable?.exitCode ?? ExitCode.integrity,
     );
+  }
   if (!newest) throw notFoundError(`no stream named "${ref}" at ${storeWhere(t.store, t.prefix)}`);
   return newest;
 }

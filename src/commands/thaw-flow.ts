@@ -29,7 +29,11 @@ export function streamNameFrom(arg: string | undefined, name: string | undefined
 
 /** Surveys the chunks and refuses a stream that no restore can make whole. */
 export async function surveyForThaw(t: ThawTarget): Promise<ChunkStatus[]> {
-  const chunks = await surveyChunks(t.store, t.layout, t.manifest);
+  return refuseUnrestorable(t, await surveyChunks(t.store, t.layout, t.manifest));
+}
+
+/** A missing chunk (exit 5) is said before any restore is suggested, or paid for. */
+export function refuseUnrestorable(t: ThawTarget, chunks: ChunkStatus[]): ChunkStatus[] {
   const status = aggregateStatus(chunks);
   if (status.word === 'missing') throw notFoundError(`stream "${t.manifest.name}": ${status.line}`);
   if (status.word === 'unknown') throw failure(`stream "${t.manifest.name}": ${status.line}`);

@@ -1,4 +1,4 @@
-import { authError, integrityError, usageError } from '../errors.js';
+import { authError, conflictError, integrityError, usageError } from '../errors.js';
 import { parseManifest, serializeManifest, type EncryptionInfo, type Manifest } from '../format/manifest.js';
 import { ageRecipientIds, type AgeKeys } from './age-keys.js';
 import { AgeOpener, AgeSealer, ageChainKey, ageHeaderLength, ageObjectSize, looksLikeAge, openAgeObject, sealAgeObject, type AgeStreamKey } from './age-payload.js';
@@ -150,7 +150,12 @@ export async function openJournal(bytes: Buffer, p: Protection, what: string): P
     return openAgeObject(await openAgeStreamKey(bytes, p.keys, what), { kind: 'journal' }, bytes, what);
   }
   if (sealedKindOf(bytes) !== 'journal') {
-    if (p.mode !== 'none') throw integrityError(`${what}: not an encrypted journal`);
+    if (p.mode !== 'none') {
+      // An unencrypted put's journal (or one put in its place): either way not this key's to continue.
+      if (bytes.subarray(0, 40).toString('latin1').includes('"s3duct-resume"'))
+        throw conflictError(`${what}: the interrupted put stores its data unencrypted; rerun it with --no-encrypt to resume it, or pass --restart to discard it`);
+      throw integrityError(`${what}: not an encrypted journal`);
+    }
     return bytes;
   }
   if (p.mode !== 'aes-256-gcm') throw usageError(`${what}: the stream is encrypted with a symmetric key; give --key`);

@@ -29,6 +29,11 @@ export function normalizePrefix(prefix: string | undefined): string {
   // Keys are paths on a local store: ".", ".." or an empty part would point elsewhere.
   if (p && p.split('/').some((seg) => seg === '' || seg === '.' || seg === '..'))
     throw usageError(`invalid --prefix ${JSON.stringify(prefix)}: no empty, "." or ".." parts`);
+  // A stream's own leaves: streams under "x/chunks/" would be taken for chunks of stream x
+  // (and deleted with it).
+  const reserved = p.split('/').find((seg) => RESERVED.has(seg));
+  if (reserved) throw usageError(`invalid --prefix ${JSON.stringify(prefix)}: "${reserved}" is reserved`);
+  if (/[\u0000-\u001f\u007f]/.test(p)) throw usageError('invalid --prefix: it contains control characters');
   return p ? p + '/' : '';
 }
 

@@ -10,7 +10,7 @@ import { chunkListDigests } from '../format/stream-digest.js';
 import type { Store } from '../store/store.js';
 import { PositionalInput, type ChunkInput } from './chunk-input.js';
 import type { JournalChunk } from '../resume/journal-format.js';
-import { ExitCode, S3ductError, failure } from '../errors.js';
+import { ExitCode, S3ductError, failure, integrityError } from '../errors.js';
 import { crashPoint } from '../resume/crash-points.js';
 
 /** Plaintext goes to the workers in pieces of this size: large enough that message overhead
@@ -168,7 +168,8 @@ async function putWithPool(p: PutStreamParams, pool: CryptoPool): Promise<Manife
     }
     if (sequential) return sequential.atEOF();
     // Later chunks are being read already: a shorter file cannot be cut differently now.
-    if (remaining > 0) throw failure(`the input file shrank while it was read: chunk ${index} ended ${remaining} bytes short`);
+    // Not an interruption a rerun continues: the chunks stored were cut from the longer file.
+    if (remaining > 0) throw integrityError(`the input file shrank while it was read: chunk ${index} ended ${remaining} bytes short; the backup is not complete: run it again with --restart once the file no longer changes`);
     return index === lastIndex;
   };
   const readPieces = async (index: number, job: CryptoJob, queue: AsyncQueue<Promise<Encoded>>) => {

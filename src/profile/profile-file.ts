@@ -1,9 +1,9 @@
+import { warnIfOthersCanRead } from '../ui/secret-file.js';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import { homedir } from 'node:os';
 import * as path from 'node:path';
 import { conflictError, failure, notFoundError, usageError } from '../errors.js';
-import { warn } from '../ui/log.js';
 
 /** `--profile PATH`, else S3DUCT_PROFILE, else $XDG_CONFIG_HOME/s3duct/profile.json
  *  (XDG_CONFIG_HOME defaulting to ~/.config, the Linux convention). */
@@ -23,13 +23,11 @@ export async function profileExists(file: string): Promise<boolean> {
   return !!(await fs.stat(file).catch(() => null));
 }
 
-/** The profile's text. Warns (as ssh does for keys) when others may read it: the file alone
- *  lets them guess the password offline. */
+/** The profile's text, with a warning when others may read it. */
 export async function readProfileText(file: string): Promise<string> {
   try {
     const text = await fs.readFile(file, 'utf8');
-    const mode = (await fs.stat(file)).mode & 0o777;
-    if (mode & 0o077) warn(`WARNING: profile ${file} can be read by other users (mode ${mode.toString(8).padStart(4, '0')}); run: chmod 600 ${file}`);
+    warnIfOthersCanRead(file, 'profile');
     return text;
   } catch (e: any) {
     if (e?.code === 'ENOENT') throw notFoundError(`no profile at ${file}: create one with s3duct init`);

@@ -1,11 +1,13 @@
 import type { StreamLayout } from '../format/layout.js';
 import type { Store } from '../store/store.js';
-import type { Journal } from './journal-format.js';
+import { HEADER_SIZE, decodeHeader } from '../crypto/segmented-aead.js';
+import { journalAgeHeader, type Journal } from './journal-format.js';
 import { readLock } from './store-lock.js';
 
-/** A multipart ETag ("…-N") is the store's own digest of parts, which stores report in
- *  listings less consistently than a single object's MD5: only the latter is compared. */
-const comparable = (etag: string | undefined) => (etag && !etag.includes('-') ? etag.replace(/"/g, '') : undefined);
+/** ETags compare without their quotes, which some answers carry and others not. A multipart
+ *  ETag ("…-N") was checked to be the same in the upload's answer and in listings on moto and
+ *  Swift, as on AWS; a store that differed would only make a put start over. */
+const comparable = (etag: string | undefined) => etag?.replace(/"/g, '') || undefined;
 
 /**
  * Why the store no longer holds what an interrupted put's journal says it stored, or
@@ -24,7 +26,26 @@ export async function whyJournalIsStale(store: Store, layout: StreamLayout, jour
     const o = listed.get(layout.chunk(c.index)) ?? (await store.head(layout.chunk(c.index)));
     if (!o) return `chunk ${c.index} is no longer in the store`;
     const [was, is] = [comparable(c.etag), comparable(o.etag)];
-    if (o.size !== c.storedSize || (was && is && was !== is)) return `chunk ${c.index} in the store is not the one it stored`;
+    const same = o.size === c.storedSize && (was && is ? was === is : await sameStart(store, layout, journal, c.index));
+    if (!same) return `chunk ${c.index} in the store is not the one it stored`;
   }
   return undefined;
+}
+
+/**
+ * Without ETags (a local directory), a chunk another put wrote in the same place, with the
+ * same size, is told by its first bytes: a sealed chunk names its stream and index, an age
+ * chunk begins with its put's own header. An unencrypted chunk has nothing to tell by.
+ */
+async function sameStart(store: Store, layout: StreamLayout, journal: Journal, index: number): Promise<boolean> {
+  const head = await store.get(layout.chunk(index), { start: 0, end: HEADER_SIZE });
+  const age = journalAgeHeader(journal.header);
+  if (age) return head.equals(age.subarray(0, head.length));
+  if (journal.header.encryption === 'none') return true;
+  try {
+    const h = decodeHeader(head, `chunk ${index}`);
+    return h.kind === 'chunk' && h.streamId.toString('hex') === journal.header.streamId && h.index === index;
+  } catch {
+    return false;
+  }
 }

@@ -28,7 +28,8 @@ export class LocalJournal {
   }
 
   async append(c: JournalChunk): Promise<void> {
-    await this.fh!.write(encodeChunk(c));
+    // writeFile writes the whole line (a plain write may stop short on a nearly full disk).
+    await this.fh!.writeFile(encodeChunk(c));
     await this.fh!.sync();
   }
 

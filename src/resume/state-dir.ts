@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { linkSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import * as path from 'node:path';
 import { failure } from '../errors.js';
@@ -26,19 +26,36 @@ export function streamStateStem(location: string, prefix: string, name: string):
 
 /**
  * A random id of this state directory, written once: a store lock held under it belongs to a
- * put of this machine (and user), which the state directory's own lock file can rule out.
+ * command of this machine (and user). Written whole or not at all (beside it, then linked
+ * into place): an empty id would make every state directory that hit a full disk the same
+ * holder, each taking the others' locks for its own.
  */
 export function stateDirId(): string {
   const file = path.join(stateDir(), 'id');
-  try {
-    return readFileSync(file, 'utf8').trim();
-  } catch {
-    const id = randomBytes(16).toString('hex');
+  const read = () => {
     try {
-      writeFileSync(file, id + '\n', { mode: 0o600, flag: 'wx' });
-      return id;
+      const id = readFileSync(file, 'utf8').trim();
+      return /^[0-9a-f]{32}$/.test(id) ? id : undefined;
     } catch {
-      return readFileSync(file, 'utf8').trim(); // written meanwhile by another process
+      return undefined;
     }
+  };
+  const known = read();
+  if (known) return known;
+  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}`;
+  try {
+    writeFileSync(tmp, randomBytes(16).toString('hex') + '\n', { mode: 0o600 });
+    try {
+      linkSync(tmp, file);
+    } catch (e: any) {
+      if (e?.code !== 'EEXIST' || read() === undefined) renameSync(tmp, file); // no links here, or a damaged id
+    }
+  } catch (e: any) {
+    throw failure(`cannot write ${file} (resume state lives in this directory; S3DUCT_STATE_DIR moves it): ${e?.code ?? e?.message}`);
+  } finally {
+    rmSync(tmp, { force: true });
   }
+  const id = read();
+  if (!id) throw failure(`cannot read back ${file}`);
+  return id;
 }

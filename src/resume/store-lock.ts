@@ -3,6 +3,8 @@ import { ExitCode, S3ductError, conflictError } from '../errors.js';
 import type { StreamLayout } from '../format/layout.js';
 import { oneShot } from '../pipeline/put-stream.js';
 import type { Store } from '../store/store.js';
+import { hostname } from 'node:os';
+import { isRunning, processStart } from './lock.js';
 import { stateDirId } from './state-dir.js';
 
 /**
@@ -24,6 +26,13 @@ export interface LockBody {
   readonly refreshed: string;
   /** 'stopped': the put exited (interrupted, exit 6) and runs no more; absent while it runs. */
   readonly state?: 'stopped';
+  /** 'delete': held by a delete of the stream rather than a put (streamId is then empty). */
+  readonly command?: 'delete';
+  /** The holding process (and its start time), for a command of the same holder to tell
+   *  whether it still runs: the same bucket named two ways (localhost, 127.0.0.1) gets two
+   *  state-directory locks, so those cannot be relied on to rule it out. */
+  readonly pid?: number;
+  readonly started?: string;
 }
 
 const REFRESH_MS = 60_000;
@@ -35,6 +44,8 @@ export const STALE_MS = 10 * 60_000;
  * would first ask, and find it gone.
  */
 const LEASE_MS = 2 * REFRESH_MS;
+/** How long a lock written without a condition is left to settle before it is read back. */
+const SETTLE_MS = 1500;
 
 export async function readLock(store: Store, layout: StreamLayout): Promise<LockBody | 'foreign' | null> {
   let bytes: Buffer;
@@ -52,14 +63,40 @@ export async function readLock(store: Store, layout: StreamLayout): Promise<Lock
   }
 }
 
-/** Whether the lock's put may still be running, seen from a command holding the state
- *  directory lock of this stream in state directory `here`. */
-export function lockInUse(l: LockBody, here: string, now = Date.now()): boolean {
-  return l.state !== 'stopped' && l.holder !== here && Date.parse(l.refreshed) > now - STALE_MS;
+/**
+ * Whether the lock's command may still be running, seen from a command holding the state
+ * directory lock of this stream in state directory `here`. Its age is told by the store's
+ * clock (the object's last write against the store's now), not by the times it holds: the
+ * holder's clock or this machine's may be minutes off, and a running put taken for dead would
+ * have its chunks overwritten. A lock object s3duct cannot read counts as in use until stale.
+ */
+export async function lockIsLive(store: Store, layout: StreamLayout, l: LockBody | 'foreign', here: string): Promise<boolean> {
+  if (l !== 'foreign' && l.state === 'stopped') return false;
+  if (l !== 'foreign' && l.holder === here) return l.pid !== undefined && isRunning(l.pid, l.started);
+  const written = (await store.head(layout.lock))?.lastModified?.getTime();
+  if (written === undefined) return l !== 'foreign' && Date.parse(l.refreshed) > Date.now() - STALE_MS;
+  return written > store.now() - STALE_MS;
 }
 
-function describe(l: LockBody | 'foreign'): string {
-  return l === 'foreign' ? 'holds a lock object s3duct did not write' : `is running (lock taken ${l.since}, last refreshed ${l.refreshed})`;
+/** "another put of "x" is running (…)": what holds the lock, for a refusal. */
+function describe(l: LockBody | 'foreign', name: string): string {
+  if (l === 'foreign') return `the stream "${name}" holds a lock object s3duct did not write`;
+  return `another ${l.command ?? 'put'} of "${name}" is running (lock taken ${l.since}, last refreshed ${l.refreshed})`;
+}
+
+/** --restart discards an interrupted put, never a running one: refused while its lock lives. */
+export async function refuseIfRunning(store: Store, layout: StreamLayout, name: string): Promise<void> {
+  const held = await readLock(store, layout);
+  if (held !== null && (await lockIsLive(store, layout, held, holderId())))
+    throw conflictError(`${describe(held, name)}: --restart discards only a put that has stopped; stop that one first, or if it was killed, wait until its lock is ${STALE_MS / 60_000} minutes old`);
+}
+
+/**
+ * Who holds a lock: this state directory on this host. Two hosts sharing one state directory
+ * (an NFS home, a volume mounted in two containers) must not take each other for themselves.
+ */
+export function holderId(): string {
+  return `${stateDirId()}@${hostname()}`;
 }
 
 export class StoreLock {
@@ -83,20 +120,38 @@ export class StoreLock {
    * is not running: it stopped (exit 6), went stale (killed), or held it from this state
    * directory, whose lock file the caller holds. Anything else is a conflict (exit 7).
    */
-  static async acquire(store: Store, layout: StreamLayout, name: string, streamId: string): Promise<StoreLock> {
+  static async acquire(store: Store, layout: StreamLayout, name: string, streamId: string, command?: 'delete'): Promise<StoreLock> {
     const now = new Date().toISOString();
-    const holder = stateDirId();
-    const body: LockBody = { lock: 's3duct-put', version: 1, streamId, holder, token: randomBytes(16).toString('hex'), since: now, refreshed: now };
+    const holder = holderId();
+    const started = processStart(process.pid);
+    const body: LockBody = {
+      lock: 's3duct-put',
+      version: 1,
+      streamId,
+      holder,
+      token: randomBytes(16).toString('hex'),
+      since: now,
+      refreshed: now,
+      pid: process.pid,
+      ...(started && { started }),
+      ...(command && { command }),
+    };
     const lock = new StoreLock(store, layout, body);
-    if (!(await store.create(layout.lock, lock.bytes(), { contentType: 'application/json' }))) {
+    const created = await store.create(layout.lock, lock.bytes(), { contentType: 'application/json' });
+    // Written without a condition, another command may have written it in the same instant:
+    // the last write wins, and the pause lets it land before the read-back names the winner,
+    // so the loser stops before its first chunk rather than at its next check.
+    let contested = created === 'unsure';
+    if (created === 'exists') {
       const held = await readLock(store, layout);
-      const takeOver = held !== null && held !== 'foreign' && !lockInUse(held, holder);
-      if (held !== null && !takeOver)
+      if (held !== null && (await lockIsLive(store, layout, held, holder)))
         throw conflictError(
-          `another put of "${name}" ${describe(held)}: let it finish, or resume it where it ran; if none is running, wait ${STALE_MS / 60_000} minutes or pass --restart to discard it`,
+          `${describe(held, name)}: let it finish, or resume it where it ran; a killed put's lock goes stale ${STALE_MS / 60_000} minutes after its last refresh (${layout.lock})`,
         );
       await lock.write();
+      contested = true; // another command may be taking over the same stale lock
     }
+    if (contested) await new Promise((r) => setTimeout(r, SETTLE_MS));
     await lock.check(name);
     lock.refreshedAt = Date.now();
     lock.timer = setInterval(() => (lock.refreshing = lock.refresh().catch(() => {})), REFRESH_MS);

@@ -36,7 +36,8 @@ export class LocalStore implements Store {
     let size = 0;
     try {
       for await (const piece of body) {
-        await io(fh.write(piece));
+        // A write may take less than asked (a disk nearly full): the rest is written, or fails.
+        for (let done = 0; done < piece.length; ) done += (await io(fh.write(piece, done, piece.length - done))).bytesWritten;
         size += piece.length;
         opts.onAcked?.(piece.length);
       }
@@ -44,16 +45,16 @@ export class LocalStore implements Store {
       await io(fh.close());
       await opts.beforeCommit?.();
       await io(fs.rename(tmp, target));
+      await syncDir(path.dirname(target));
+      return { size };
     } catch (e) {
       await fh.close().catch(() => {});
       await fs.rm(tmp, { force: true });
       throw e;
     }
-    await syncDir(path.dirname(target));
-    return { size };
   }
 
-  async create(key: string, body: Buffer): Promise<boolean> {
+  async create(key: string, body: Buffer): Promise<'created' | 'exists'> {
     const target = this.file(key);
     let fh: fs.FileHandle;
     try {
@@ -62,7 +63,7 @@ export class LocalStore implements Store {
       // A reader in the instant before the write sees an empty object: for a lock, "in use".
       fh = await fs.open(target, 'wx', 0o600);
     } catch (e: any) {
-      if (e?.code === 'EEXIST') return false;
+      if (e?.code === 'EEXIST') return 'exists';
       throw failure(`${this.location}: cannot write ${key}: ${e?.code ?? e?.message}`);
     }
     try {
@@ -75,7 +76,7 @@ export class LocalStore implements Store {
       throw failure(`${this.location}: cannot write ${key}: ${e?.code ?? e?.message}`);
     }
     await syncDir(path.dirname(target));
-    return true;
+    return 'created';
   }
 
   async get(key: string, range?: ByteRange, into?: Uint8Array): Promise<Buffer> {
@@ -191,6 +192,10 @@ export class LocalStore implements Store {
       }
     }
   }
+
+  now(): number {
+    return Date.now();
+  }
 }
 
 /** The range's bytes (fewer if the file ends first), read straight into one buffer (`into`
@@ -221,3 +226,4 @@ async function syncDir(dir: string): Promise<void> {
     await fh.close();
   }
 }
+

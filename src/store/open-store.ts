@@ -44,6 +44,7 @@ export async function openStore(s: StoreSpec): Promise<OpenedStore> {
     prefix = m[2] || prefix;
   }
   if (!bucket) throw usageError('no store given: use --bucket NAME (S3) or --store file:DIR (local directory)');
+  checkBucket(bucket);
   const { S3Store } = await import('./s3-store.js');
   return {
     store: new S3Store({
@@ -58,4 +59,15 @@ export async function openStore(s: StoreSpec): Promise<OpenedStore> {
     }),
     prefix: normalizePrefix(prefix),
   };
+}
+
+/**
+ * A bucket name, not a URL: "user:secret@bucket" would put a secret into every message that
+ * names the store, and "bucket/dir" is a prefix. Otherwise lenient (S3-compatible stores
+ * allow names AWS does not). The name itself is not echoed: it may hold a secret.
+ */
+function checkBucket(bucket: string): void {
+  if (/[@:]/.test(bucket)) throw usageError('the bucket name holds "@" or ":": credentials never go into the store name (they come from the environment, ~/.aws or the profile)');
+  if (bucket.includes('/')) throw usageError('a bucket name has no "/": give the rest with --prefix');
+  if (!/^[A-Za-z0-9._-]{3,255}$/.test(bucket)) throw usageError('invalid bucket name: use 3 or more letters, digits, dots, hyphens or underscores');
 }

@@ -24,10 +24,15 @@ export function classifyS3Error(e: any, what: string): S3ductError {
       return new S3ductError(`${what}: access denied (${name}); check credentials and permissions`, ExitCode.auth);
     case 'InvalidStorageClass':
       return new S3ductError(`${what}: the store does not accept this storage class`, ExitCode.usage);
+    case 'NotImplemented':
+      // Permanent: a rerun would meet it again (Swift's s3api has no object tagging).
+      return new S3ductError(`${what}: this store does not support a feature the command asked for (${detail}); leave out the option that needs it (e.g. --tag)`, ExitCode.usage);
     case 'CredentialsProviderError':
       return new S3ductError(`no S3 credentials found (environment, ~/.aws, SSO or instance role): ${e.message}`, ExitCode.auth);
   }
   if (status === 404) return new S3ductError(`${what}: not found`, ExitCode.notFound);
+  if (/Deserialization error|XML parse error/i.test(String(e?.message))) return new S3ductError(`${what}: the endpoint did not answer as an S3 store does${status ? ` (HTTP ${status})` : ''}; check --endpoint-url`, ExitCode.failure);
+  if (status === 501) return classifyS3Error({ ...e, name: 'NotImplemented', message: e?.message }, what);
   if (status === 403) return new S3ductError(`${what}: access denied; check credentials and permissions`, ExitCode.auth);
   const code = e?.code as string | undefined;
   if (code && NETWORK[code]) return new S3ductError(`${what}: ${NETWORK[code]} (${code}), retries exhausted`, ExitCode.failure);
@@ -42,4 +47,5 @@ const NETWORK: Record<string, string> = {
   EPIPE: 'connection closed while sending',
   ENOTFOUND: 'host not found',
   EAI_AGAIN: 'host lookup failed',
+  EPROTO: 'TLS handshake failed (https:// to a plain http port? check --endpoint-url)',
 };

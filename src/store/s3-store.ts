@@ -219,21 +219,21 @@ export class S3Store implements Store {
     }
   }
 
-  async create(key: string, body: Buffer, opts: PutOptions = {}): Promise<boolean> {
+  async create(key: string, body: Buffer, opts: PutOptions = {}): Promise<'created' | 'exists' | 'unsure'> {
     const input = { Bucket: this.o.bucket, Key: key, Body: body, ContentLength: body.length, ContentType: opts.contentType ?? 'application/octet-stream' };
     try {
       await this.client.send(new PutObjectCommand({ ...input, IfNoneMatch: '*' }));
-      return true;
+      return 'created';
     } catch (e: any) {
       const status = e?.$metadata?.httpStatusCode;
-      if (status === 412 || e?.name === 'PreconditionFailed') return false;
+      if (status === 412 || e?.name === 'PreconditionFailed') return 'exists';
       // 501: stores without conditional writes (OpenStack Swift's s3api): HEAD, then PUT.
       if (status !== 501 && e?.name !== 'NotImplemented') throw classifyS3Error(e, this.what(key));
     }
-    if (await this.head(key)) return false;
+    if (await this.head(key)) return 'exists';
     try {
       await this.client.send(new PutObjectCommand(input));
-      return true;
+      return 'unsure';
     } catch (e) {
       throw classifyS3Error(e, this.what(key));
     }
@@ -366,6 +366,11 @@ export class S3Store implements Store {
       if (e?.name === 'NoSuchUpload' || e?.$metadata?.httpStatusCode === 404) return;
       throw classifyS3Error(e, this.what(u.key));
     }
+  }
+
+  /** The SDK moves its clock offset to the Date header of every answer it signs for. */
+  now(): number {
+    return Date.now() + (this.client.config.systemClockOffset ?? 0);
   }
 }
 

@@ -95,12 +95,13 @@ export interface Store {
    */
   put(key: string, body: AsyncIterable<Buffer>, opts?: PutOptions): Promise<PutResult>;
   /**
-   * Stores a small object only if there is none under `key`; false if there is one. Atomic
-   * where the store can say so (S3's If-None-Match, O_EXCL on a file system); a store that
-   * refuses conditional writes gets a HEAD before the PUT, so callers read back what they need
-   * to own.
+   * Stores a small object only if there is none under `key`. Atomic where the store can say
+   * so (S3's If-None-Match, O_EXCL on a file system): 'created' or 'exists'. A store that
+   * refuses conditional writes gets a HEAD before the PUT: 'unsure', as another writer may
+   * have done the same at the same moment, so callers read back, after a pause, what they
+   * need to own.
    */
-  create(key: string, body: Buffer, opts?: PutOptions): Promise<boolean>;
+  create(key: string, body: Buffer, opts?: PutOptions): Promise<'created' | 'exists' | 'unsure'>;
   /**
    * The object's bytes, or the given range of them. Throws notFound / notReady errors. With
    * `into` (at least the range's length), the bytes are read into it and the result is a view
@@ -131,6 +132,11 @@ export interface Store {
   abortIncomplete(upload: IncompleteUpload): Promise<void>;
   /** Aborts every incomplete upload under `prefix`; returns how many. */
   abortUploads(prefix: string): Promise<number>;
+  /**
+   * The store's clock (ms since the epoch) as far as it is known: lastModified times compare
+   * with it, never with this machine's clock, which may be minutes off.
+   */
+  now(): number;
 }
 
 /** The folders directly under `prefix`: a stream walk that never enumerates any folder's objects. */

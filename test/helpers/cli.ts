@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -66,3 +67,10 @@ export function testBytes(n: number, seed = 1): Buffer {
 
 export const KEY_HEX = 'a'.repeat(16) + 'b'.repeat(16) + 'c'.repeat(16) + '0123456789abcdef';
 export const OTHER_KEY_HEX = 'f'.repeat(64);
+
+/** A user error as s3duct must give it: its exit code, and one line saying what is wrong. */
+export function expectOneLine(r: CliResult, code: number, message: RegExp): void {
+  assert.equal(r.code, code, r.stderr.toString());
+  assert.match(r.stderr.toString(), message);
+  assert.equal(r.stderr.toString().trim().split('\n').length, 1, r.stderr.toString());
+}

@@ -25,10 +25,10 @@ export class MemoryStore implements Store {
     return { size: all.length };
   }
 
-  async create(key: string, body: Buffer): Promise<boolean> {
-    if (this.objects.has(key)) return false;
+  async create(key: string, body: Buffer): Promise<'created' | 'exists'> {
+    if (this.objects.has(key)) return 'exists';
     this.objects.set(key, Buffer.from(body));
-    return true;
+    return 'created';
   }
 
   async get(key: string, range?: ByteRange, into?: Uint8Array): Promise<Buffer> {
@@ -73,5 +73,9 @@ export class MemoryStore implements Store {
   async abortIncomplete(): Promise<void> {}
   async abortUploads(): Promise<number> {
     return 0;
+  }
+
+  now(): number {
+    return Date.now();
   }
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { utimesSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import * as path from 'node:path';
 import { streamStateStem } from '../../src/resume/state-dir.js';
@@ -46,6 +46,9 @@ describe('delete (local store)', () => {
     writeFileSync(path.join(store.dir, 'host/a/chunks/00000003.s3duct-partial-0123abcd'), 'x');
     writeFileSync(path.join(store.dir, 'host/a/resume'), 'r');
     writeFileSync(path.join(store.dir, 'host/a/lock'), 'l');
+    // Unreadable, so in use until 10 minutes old by the store's clock (the file's time).
+    const old = new Date(Date.now() - 11 * 60_000);
+    utimesSync(path.join(store.dir, 'host/a/lock'), old, old);
     const before = files(store.dir);
 
     const refused = await cli(['delete', ...base, '--name', 'host/a']);
@@ -130,7 +133,7 @@ describe('delete (local store)', () => {
     try {
       const r = await cli(['delete', ...base, '--name', 'busy', '--yes']);
       assert.equal(r.code, 7, r.stderr);
-      assert.match(r.stderr, /another put of stream "busy" is running/);
+      assert.match(r.stderr, /another put or delete of stream "busy" is running/);
       assert.equal(existsSync(path.join(store.dir, 'busy/manifest')), true);
     } finally {
       rmSync(`${stem}.lock`);

@@ -169,7 +169,7 @@ describe('resume after a crash (local store)', () => {
     await new Promise((r) => setTimeout(r, 800));
     const second = await put(name);
     assert.equal(second.code, 7);
-    assert.match(second.stderr, /another put of stream "busy\d+" is running/);
+    assert.match(second.stderr, /another put or delete of stream "busy\d+" is running/);
     const other = await put(`${name}-other`);
     assert.equal(other.code, 0, 'a different name is independent');
     child.stdin.end(DATA.subarray(CHUNK));

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { StreamLayout } from '../../src/format/layout.js';
-import { STALE_MS, StoreLock, lockInUse, type LockBody } from '../../src/resume/store-lock.js';
+import { STALE_MS, StoreLock, lockIsLive, type LockBody } from '../../src/resume/store-lock.js';
 import { MemoryStore } from '../helpers/memory-store.js';
 
 /** A state directory of the test's own: its id is the lock's holder. */
@@ -18,15 +18,30 @@ function useTempStateDir(t: TestContext): void {
   });
 }
 
-test('a store lock is in use unless its put stopped, went stale, or held it from this state directory', () => {
+test('a store lock is in use unless its command stopped, went stale by the store\'s clock, or held it from this state directory and host', async () => {
   const now = Date.parse('2026-11-24T12:00:00Z');
   const at = (ms: number) => new Date(now - ms).toISOString();
+  const layout = new StreamLayout('', 's');
   const lock: LockBody = { lock: 's3duct-put', version: 1, streamId: 'aa', holder: 'there', token: 't', since: at(3_600_000), refreshed: at(30_000) };
-  assert.equal(lockInUse(lock, 'here', now), true);
-  assert.equal(lockInUse({ ...lock, state: 'stopped' }, 'here', now), false);
-  assert.equal(lockInUse({ ...lock, refreshed: at(STALE_MS + 1) }, 'here', now), false);
-  assert.equal(lockInUse(lock, 'there', now), false);
-  assert.equal(lockInUse({ ...lock, refreshed: 'garbage' }, 'here', now), false, 'an unreadable time counts as stale');
+  // The store's answers: when the lock object was last written, and the store's now.
+  const store = (writtenAgo: number | undefined, storeNow = now) =>
+    Object.assign(new MemoryStore(), {
+      head: async () => ({ key: layout.lock, size: 1, ...(writtenAgo !== undefined && { lastModified: new Date(storeNow - writtenAgo) }) }),
+      now: () => storeNow,
+    });
+  const live = (l: LockBody | 'foreign', s: MemoryStore, here = 'here') => lockIsLive(s, layout, l, here);
+  assert.equal(await live(lock, store(30_000)), true);
+  assert.equal(await live({ ...lock, state: 'stopped' }, store(30_000)), false);
+  assert.equal(await live(lock, store(30_000), 'there'), false);
+  assert.equal(await live(lock, store(STALE_MS + 1)), false);
+  // The holder's clock 15 minutes behind: its times look stale, the store's write is fresh.
+  assert.equal(await live({ ...lock, refreshed: at(15 * 60_000) }, store(30_000)), true);
+  // A lock from the future (the holder's clock ahead) goes stale like any other.
+  assert.equal(await live({ ...lock, refreshed: at(-3_600_000) }, store(STALE_MS + 1)), false);
+  assert.equal(await live('foreign', store(30_000)), true, 'an unreadable lock is in use until stale');
+  assert.equal(await live('foreign', store(STALE_MS + 1)), false);
+  // A store that gives no time: the lock's own.
+  assert.equal(await live(lock, store(undefined)), Date.parse(lock.refreshed) > Date.now() - STALE_MS);
 });
 
 test('a running put refreshes its lock every minute, and never overwrites one another put took over', async (t) => {
