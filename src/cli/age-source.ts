@@ -22,7 +22,7 @@ function keyFileLines(file: string, option: string, what: string): Line[] {
     .split(/\r?\n/)
     .map((t, i) => ({ text: t.trim(), where: `${option} ${file} line ${i + 1}` }))
     .filter((l) => l.text !== '' && !l.text.startsWith('#'));
-  if (!lines.length) throw usageError(`${option} ${file}: no ${what}s in the file`);
+  if (!lines.length) throw usageError(`${option} ${file}: no ${what === 'identity' ? 'identities' : `${what}s`} in the file`);
   return lines;
 }
 

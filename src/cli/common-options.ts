@@ -51,12 +51,14 @@ export function anyAgeOption(o: RawAgeOptions): boolean {
 
 /**
  * The command line wins over the environment: S3DUCT_KEY yields to age options and to
- * --no-encrypt / --no-decrypt, S3DUCT_STORE to --bucket and S3DUCT_BUCKET to --store. The same
+ * --no-encrypt / --no-decrypt, S3DUCT_STORE to --bucket, S3DUCT_BUCKET to --store, and
+ * S3DUCT_PREFIX to a prefix in --store s3://BUCKET/PREFIX. The same
  * pairs given both as flags stay a usage error.
  */
-export function envYieldsToFlags<T extends { key?: string; store?: string; bucket?: string; encrypt?: boolean; decrypt?: boolean } & RawAgeOptions>(opts: T, cmd: Command): T {
+export function envYieldsToFlags<T extends { key?: string; store?: string; bucket?: string; prefix?: string; encrypt?: boolean; decrypt?: boolean } & RawAgeOptions>(opts: T, cmd: Command): T {
   const fromEnv = (k: string) => cmd.getOptionValueSource(k) === 'env';
   const out = { ...opts };
+  if (out.prefix !== undefined && fromEnv('prefix') && /^s3:\/\/[^/]+\/./.test(opts.store ?? '') && !fromEnv('store')) out.prefix = undefined;
   if (out.key !== undefined && fromEnv('key') && (anyAgeOption(opts) || opts.encrypt === false || opts.decrypt === false)) out.key = undefined;
   if (out.store !== undefined && fromEnv('store') && opts.bucket !== undefined && !fromEnv('bucket')) out.store = undefined;
   if (out.bucket !== undefined && fromEnv('bucket') && opts.store !== undefined && !fromEnv('store')) out.bucket = undefined;

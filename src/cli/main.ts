@@ -62,7 +62,8 @@ export async function main(argv: string[]): Promise<number> {
  * moment this code runs. env: and file: sources are the ones to use; the README says so.
  */
 function hideKeyFromProcessList(argv: string[]): void {
-  if (argv.some((a) => /hex:[0-9A-Fa-f]/.test(a))) process.title = ['s3duct', ...argv.slice(2)].join(' ').replace(/hex:[0-9A-Fa-f]+/g, 'hex:…');
+  // Everything after "hex:" in an argument goes: the key is trimmed, so "hex: KEY" is one too.
+  if (argv.some((a) => a.includes('hex:'))) process.title = ['s3duct', ...argv.slice(2).map((a) => a.replace(/hex:[\s\S]*/, 'hex:…'))].join(' ');
 }
 
 /**

@@ -129,7 +129,7 @@ export function buildProgram(): Command {
     .option('--json', 'print what was (or would be) deleted as JSON')
     .action(async (stream, opts, cmd) => {
       const { deleteCommand } = await import('../commands/delete.js');
-      await deleteCommand(stream, { ...opts, quiet: !!cmd.optsWithGlobals().quiet });
+      await deleteCommand(stream, { ...envYieldsToFlags(opts, cmd), quiet: !!cmd.optsWithGlobals().quiet });
     });
 
   program.addCommand(verify);

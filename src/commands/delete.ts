@@ -9,6 +9,7 @@ import { streamStateStem } from '../resume/state-dir.js';
 import { isPrivateId } from '../format/private-id.js';
 import { storeWhere, type IncompleteUpload, type ObjectInfo, type Store } from '../store/store.js';
 import { formatBytes } from '../units.js';
+import { warn } from '../ui/log.js';
 import { listPrivateStreams } from './stream-resolve.js';
 import { openTarget, type Target, type TargetOptions } from './target.js';
 import { streamNameFrom } from './thaw-flow.js';
@@ -88,8 +89,11 @@ export async function executeDelete(store: Store, p: DeletePlan): Promise<void> 
 
 async function confirm(question: string): Promise<boolean> {
   const rl = createInterface({ input: process.stdin, output: process.stderr });
+  // Ctrl-C or Ctrl-D at the question is a no, like any answer but "y".
+  const closed = new Promise<string>((resolve) => rl.once('close', () => resolve('')));
+  rl.once('SIGINT', () => rl.close());
   try {
-    const answer = await rl.question(question);
+    const answer = await Promise.race([rl.question(question), closed]).catch(() => '');
     return /^y(es)?$/i.test(answer.trim());
   } finally {
     rl.close();
@@ -136,14 +140,26 @@ export async function deleteCommand(arg: string | undefined, o: DeleteOptions): 
       if (!(await confirm(`delete ${text}? [y/N] `))) throw new S3ductError('cancelled; nothing deleted', ExitCode.failure);
     }
     if (!o.dryRun) {
+      // A signal mid-way: the lock is marked stopped (so the next delete or put takes it at
+      // once), and the same delete finishes the rest.
+      const onSignal = (sig: NodeJS.Signals) => {
+        void lock!.stopped().finally(() => {
+          warn(`delete of "${name}" interrupted by ${sig}; run the same delete again to finish`);
+          process.exit(ExitCode.interrupted);
+        });
+      };
+      const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
       try {
         await lock!.check(name);
         deleting = true;
+        for (const sig of signals) process.once(sig, onSignal);
         await executeDelete(store, plan);
         deleting = false;
       } catch (e: any) {
         const why = e instanceof S3ductError ? e.message : e?.message ?? String(e);
         throw new S3ductError(`delete of "${name}" interrupted (${why}); run the same delete again to finish`, e instanceof S3ductError ? e.exitCode : ExitCode.failure);
+      } finally {
+        for (const sig of signals) process.off(sig, onSignal);
       }
     }
     if (o.json) process.stdout.write(JSON.stringify(planJson(name, store.location, plan, !o.dryRun)) + '\n');

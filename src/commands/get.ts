@@ -5,7 +5,7 @@ import { conflictError, usageError } from '../errors.js';
 import { getStream, prefetchRanges, type RangedObject } from '../pipeline/get-stream.js';
 import { createProgress } from '../ui/progress.js';
 import { printSummary, type SummaryFormat } from '../ui/summary.js';
-import { intoOutput } from './output-sink.js';
+import { intoOutput, refuseTerminal } from './output-sink.js';
 import { StreamLayout, validateStreamName } from '../format/layout.js';
 import type { Manifest } from '../format/manifest.js';
 import { isPrivateId } from '../format/private-id.js';
@@ -68,9 +68,10 @@ export async function getCommand(ref: string | undefined, dir: string | undefine
   });
   const { layout, manifest, codec } = opened;
   const partial = 'lastMarks' in opened ? { lastMarks: opened.lastMarks } : undefined;
+  const outFile = dir === undefined ? o.output : o.output !== undefined ? path.resolve(dir, o.output) : await originalPath(dir, manifest);
+  refuseTerminal(outFile); // before a restore is requested (and paid for)
   // Before a byte is written: a cold chunk found mid-stream would leave a torn output.
   const watch = await ensureReadable({ store, layout, manifest }, o);
-  const outFile = dir === undefined ? o.output : o.output !== undefined ? path.resolve(dir, o.output) : await originalPath(dir, manifest);
   const progress = await createProgress({ verb: 'get', enabled: o.progress, totalBytes: manifest.stream.size });
   try {
     await intoOutput(outFile, manifest.stream.size, (sink) =>
@@ -94,7 +95,7 @@ export async function getCommand(ref: string | undefined, dir: string | undefine
     warn(`PARTIAL: restored the ${manifest.chunks.length} verified chunks (${formatBytes(manifest.chunks.reduce((a, c) => a + c.size, 0))}) of an unfinished put; ${complete ? "they end with the stream's last chunk" : 'the stream went on past them'}`);
     return;
   }
-  if (outFile !== undefined) await restoreMtime(outFile, manifest);
+  if (outFile !== undefined && outFile !== '-') await restoreMtime(outFile, manifest);
   printSummary(o.summary, 'get', manifest, (Date.now() - started) / 1000);
 }
 

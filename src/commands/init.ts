@@ -1,3 +1,4 @@
+import { checkNewPrefix, normalizePrefix } from '../format/layout.js';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { passwordKey } from '../crypto/password-key.js';
@@ -42,6 +43,7 @@ function settingsFrom(o: InitOptions, old?: ProfileSettings): ProfileSettings {
   if (!base.store && !base.bucket) throw usageError('init needs the store: --bucket NAME (S3, with --endpoint-url/--region/--prefix as needed) or --store file:DIR|s3://BUCKET[/PREFIX]');
   if (base.store && base.bucket) throw usageError('give either --store or --bucket, not both');
   if (base.endpointUrl !== undefined) checkEndpoint(base.endpointUrl);
+  if (base.prefix !== undefined) checkNewPrefix(normalizePrefix(base.prefix));
   const storageClass = o.storageClass !== undefined ? parseStorageClass(o.storageClass) : old?.storageClass;
   // A profile is used from any directory: a relative file: store would move with the user.
   const store = base.store?.startsWith('file:') && base.store.length > 5 ? `file:${path.resolve(base.store.slice(5))}` : base.store;

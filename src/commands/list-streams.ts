@@ -93,7 +93,7 @@ async function readRow(store: Store, prefix: string, c: Candidate, protection: P
     // that stream's trouble, shown on its row: the listing of every other stream goes on.
     if (!(e instanceof S3ductError && (e.exitCode === ExitCode.notReady || e.exitCode === ExitCode.auth))) throw e;
     const archived = e.exitCode === ExitCode.notReady;
-    return { name: path, path, status: archived ? 'archived' : 'unknown', encryption: 'unknown', note: archived ? `manifest archived: restore ${layout.manifest} with your S3 tools first` : `manifest unreadable: ${e.message}` };
+    return { name: path, path, status: archived ? 'archived' : 'unknown', encryption: 'unknown', note: archived ? 'manifest archived: s3duct restore requests it first' : `manifest unreadable: ${e.message}` };
   }
   const mode: EncryptionInfo['mode'] | null =
     bytes.subarray(0, 4).toString('latin1') === 'S3DM' ? 'aes-256-gcm' : looksLikeAge(bytes) ? 'age' : bytes[0] === 0x7b ? 'none' : null;

@@ -53,9 +53,7 @@ const code = (e: any) => e?.code ?? e?.message ?? String(e);
  * the file it points to, never the link (nor a link like /dev/stdout).
  */
 async function openOutput(file: string | undefined, size: number): Promise<OutputTarget> {
-  // Restored bytes are binary more often than not: a terminal would garble (and sometimes
-  // obey) them. `--output -` says the terminal is meant.
-  if (file === undefined && isatty(1)) throw usageError('refusing to write the restored data to a terminal: redirect it (> FILE, | tar x) or give --output FILE (--output - writes to the terminal anyway)');
+  refuseTerminal(file);
   if (file === undefined || file === '-') return stdoutTarget();
   if (file === '') throw usageError('--output needs a file name');
   const st = await fs.stat(file).catch(() => null);
@@ -82,6 +80,12 @@ async function openOutput(file: string | undefined, size: number): Promise<Outpu
     },
     discardNow: () => rmSync(tmp, { force: true }),
   };
+}
+
+/** Restored bytes are binary more often than not: a terminal would garble (and sometimes
+ *  obey) them. `--output -` says the terminal is meant. */
+export function refuseTerminal(file: string | undefined): void {
+  if (file === undefined && isatty(1)) throw usageError('refusing to write the restored data to a terminal: redirect it (> FILE, | tar x) or give --output FILE (--output - writes to the terminal anyway)');
 }
 
 /**

@@ -1,3 +1,4 @@
+import { fstatSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 import { parseWorkers } from '../cli/common-options.js';
@@ -5,7 +6,7 @@ import { canUnwrapAge } from '../crypto/age-keys.js';
 import { isOwnAgeManifest, mayUseStoreJournal, whyAgePutRestarts } from './age-resume.js';
 import { codecForPut, protectionKeyId, type StreamCodec } from '../crypto/stream-codec.js';
 import { conflictError, usageError } from '../errors.js';
-import { StreamLayout, validateStreamName } from '../format/layout.js';
+import { StreamLayout, checkNewPrefix, validateStreamName } from '../format/layout.js';
 import { parseStorageClass } from '../format/storage-class.js';
 import { putStream } from '../pipeline/put-stream.js';
 import { sealedSize } from '../crypto/segmented-aead.js';
@@ -85,20 +86,17 @@ function checkPrivateName(name: string): string {
 export async function putCommand(file: string | undefined, o: PutOptions): Promise<void> {
   const started = Date.now();
   const fromFile = file !== undefined && file !== '-';
-  const name = o.name || (fromFile ? path.basename(file) : undefined);
+  if (o.name === '') throw usageError('--name is empty: give the stream a name');
+  const name = o.name ?? (fromFile ? path.basename(file) : undefined);
   if (!name) throw usageError('put needs --name NAME for the stream (or a FILE, whose name is used)');
   if (file === undefined && o.passwordStdin) throw usageError('--password-stdin cannot be used when put reads the data from stdin: give a FILE, or use --password-env VAR');
   const chunkSize = parseSize(o.chunkSize, 'chunk size');
   if (chunkSize < 1 || chunkSize > MAX_CHUNK) throw usageError('--chunk-size must be between 1 byte and 5T');
-  // S3 takes at most 10,000 parts per object: a chunk needing more would fail only when
-  // reached (and again on every resume). Checked up front, for any store, by the same rule.
-  const partSize = parseSize(o.partSize ?? '16M', 'part size');
-  if (Math.ceil(sealedSize(chunkSize) / partSize) > MAX_PARTS)
-    throw usageError(`--chunk-size ${o.chunkSize} needs more than ${MAX_PARTS} parts of --part-size ${o.partSize ?? '16M'} (S3's limit per object): raise --part-size or lower --chunk-size`);
   const tags = parseTags(o.tag);
   const workers = parseWorkers(o.uploadWorkers, '--upload-workers', 4);
   const target = await openTarget(o, 'put', workers);
   const { store, prefix, protection } = target;
+  checkNewPrefix(prefix);
   const storageClass = parseStorageClass(o.storageClass ?? target.storageClass ?? 'STANDARD');
   if (target.privateNames) {
     checkPrivateName(name);
@@ -110,6 +108,12 @@ export async function putCommand(file: string | undefined, o: PutOptions): Promi
       throw usageError(`--prefix and --name together make object keys longer than S3's ${MAX_KEY_BYTES} bytes: shorten them`);
   }
   const input = await openInput(file);
+  // S3 takes at most 10,000 parts per object: a chunk needing more would fail only when
+  // reached (and again on every resume). A local directory has no parts.
+  const partSize = parseSize(o.partSize ?? '16M', 'part size');
+  const biggest = Math.min(chunkSize, input.expectedSize ?? chunkSize);
+  if (!store.location.startsWith('file:') && Math.ceil(sealedSize(biggest) / partSize) > MAX_PARTS)
+    throw usageError(`a chunk size of ${o.chunkSize} needs more than ${MAX_PARTS} parts of ${o.partSize ?? '16M'} (S3's limit per object): raise --part-size or lower --chunk-size`);
 
   if (protection.mode === 'none' && o.encrypt !== false)
     warn('WARNING: no --key or --age-… option given: this backup will be stored UNENCRYPTED. Pass --key or --age-recipient to encrypt it, or --no-encrypt to say you mean it.');
@@ -129,7 +133,7 @@ export async function putCommand(file: string | undefined, o: PutOptions): Promi
     warn(`WARNING: the input changed while it was read: it had ${formatBytes(input.expectedSize)}, ${formatBytes(manifest.stream.size)} were read and it has ${formatBytes(sizeNow)} now; the backup holds what was read`);
   // An empty pipe is most often a producer that failed (`false | s3duct put`): a valid stream,
   // but one to say aloud, as a shell does not fail a pipeline for it without pipefail.
-  if (manifest.stream.size === 0 && !fromFile) warn('WARNING: the input was empty: the stream stored is empty (did the command feeding the pipe fail? `set -o pipefail` makes the shell say so)');
+  if (manifest.stream.size === 0 && !fromFile && isPipe(0)) warn('WARNING: the input was empty: the stream stored is empty (did the command feeding the pipe fail? `set -o pipefail` makes the shell say so)');
   printSummary(o.summary, 'put', manifest, (Date.now() - started) / 1000, { id });
 }
 
@@ -228,6 +232,17 @@ async function resumablePut(p: PutPlan): Promise<{ manifest: Manifest; id: strin
     await releaseIdLock?.();
     throw e;
   });
+  // What was checked before the lock may have changed until it was held: another put may
+  // have finished the stream, a delete or a --restart elsewhere removed what the journal
+  // records. Asked again under the lock, which keeps those out from now on.
+  const changed = (!p.privateNames && !replacing && (await store.head(layout.manifest)) ? 'exists' : undefined) ?? (interrupted ? await whyJournalIsStale(store, layout, interrupted) : undefined);
+  if (changed) {
+    await lock.release().catch(() => {});
+    await releaseIdLock?.();
+    if (changed === 'exists') throw conflictError(`stream "${name}" already exists at ${storeWhere(store, layout.prefix)} (another put finished it a moment ago); choose another --name, or pass --overwrite to replace it`);
+    warn(`the interrupted put of "${name}" cannot be resumed: ${changed}; starting it over`);
+    return resumablePut({ ...p, o: { ...o, restart: true }, startingOver: true });
+  }
   // Once this put holds the stream: the interrupted put it starts over loses its store copy,
   // and a replaced stream its manifest (never left claiming chunks about to be replaced).
   const superseded = [...(restart && !restartNow ? [layout.resume] : []), ...(replacing ? [layout.manifest] : [])];
@@ -381,17 +396,31 @@ async function finishInterruptedPut(
   if (!mine) return null;
   let manifest: Manifest | undefined;
   if (protection.mode === 'age' && !canUnwrapAge(protection.keys)) {
-    // It cannot open the manifest, but can tell it is its own (age-resume.ts).
-    if (!(await isOwnAgeManifest(store, layout, mine))) return null;
+    // It cannot open the manifest, but can tell it is its own (age-resume.ts); and only a
+    // journal that reached the last chunk can have written it.
+    if (!mine.chunks.at(-1)?.last || !(await isOwnAgeManifest(store, layout, mine))) return null;
   } else {
     const journal = await loadInterrupted(store, layout, protection, mine).catch(() => null);
     if (!journal) return null;
     const open = isPrivateId(layout.stream) ? openPrivateStream : openStream;
     ({ manifest } = await open(store, layout.prefix, layout.stream, protection));
-    if (manifest.streamId !== journal.header.streamId) return null;
+    // This machine's journal, every chunk of it the manifest's: the stream of the same id may
+    // have been finished elsewhere from the store copy, with other input after some chunk.
+    const m = manifest;
+    const same = manifest.streamId === mine.header.streamId && mine.chunks.length === m.chunks.length && mine.chunks.every((c, i) => c.chain === m.chunks[i]!.chain);
+    if (!same) return null;
     await tidyFinished(store, layout, manifest.chunks.length);
   }
   await store.delete([layout.lock]); // the finished put's, left by its crash
   await new ResumeJournal(store, layout, local).discard(); // last, as in resumablePut
   return manifest ? { manifest } : {};
+}
+
+function isPipe(fd: number): boolean {
+  try {
+    const st = fstatSync(fd);
+    return st.isFIFO() || st.isSocket();
+  } catch {
+    return false;
+  }
 }

@@ -38,6 +38,7 @@ export async function readManifest(store: Store, layout: StreamLayout, label: st
           : `no stream ${label} at ${storeWhere(store, layout.prefix)}`,
       );
     }
+    if (e instanceof S3ductError && e.exitCode === ExitCode.notReady) throw new S3ductError(`${e.message}; s3duct restore ${label} requests it first`, ExitCode.notReady);
     throw e;
   }
 }

@@ -29,12 +29,18 @@ export function normalizePrefix(prefix: string | undefined): string {
   // Keys are paths on a local store: ".", ".." or an empty part would point elsewhere.
   if (p && p.split('/').some((seg) => seg === '' || seg === '.' || seg === '..'))
     throw usageError(`invalid --prefix ${JSON.stringify(prefix)}: no empty, "." or ".." parts`);
-  // A stream's own leaves: streams under "x/chunks/" would be taken for chunks of stream x
-  // (and deleted with it).
-  const reserved = p.split('/').find((seg) => RESERVED.has(seg));
-  if (reserved) throw usageError(`invalid --prefix ${JSON.stringify(prefix)}: "${reserved}" is reserved`);
   if (/[\u0000-\u001f\u007f]/.test(p)) throw usageError('invalid --prefix: it contains control characters');
   return p ? p + '/' : '';
+}
+
+/**
+ * For a put only (streams already stored under such a prefix stay readable): a stream's own
+ * leaves may not be prefix segments, as streams under "x/chunks/" would be taken for chunks of
+ * stream x (and deleted with it).
+ */
+export function checkNewPrefix(prefix: string): void {
+  const reserved = prefix.split('/').find((seg) => RESERVED.has(seg));
+  if (reserved) throw usageError(`invalid --prefix ${JSON.stringify(prefix.replace(/\/$/, ''))} for a new stream: "${reserved}" is reserved`);
 }
 
 export class StreamLayout {

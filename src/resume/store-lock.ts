@@ -72,7 +72,10 @@ export async function readLock(store: Store, layout: StreamLayout): Promise<Lock
  */
 export async function lockIsLive(store: Store, layout: StreamLayout, l: LockBody | 'foreign', here: string): Promise<boolean> {
   if (l !== 'foreign' && l.state === 'stopped') return false;
-  if (l !== 'foreign' && l.holder === here) return l.pid !== undefined && isRunning(l.pid, l.started);
+  // Our own holder: its process tells, unless it has our pid with another start time (two
+  // containers sharing a state directory and a host name are both pid 1): then only its age.
+  const samePid = l !== 'foreign' && l.pid === process.pid && l.started !== processStart(process.pid);
+  if (l !== 'foreign' && l.holder === here && !samePid) return l.pid !== undefined && isRunning(l.pid, l.started);
   const written = (await store.head(layout.lock))?.lastModified?.getTime();
   if (written === undefined) return l !== 'foreign' && Date.parse(l.refreshed) > Date.now() - STALE_MS;
   return written > store.now() - STALE_MS;
@@ -152,7 +155,7 @@ export class StoreLock {
       contested = true; // another command may be taking over the same stale lock
     }
     if (contested) await new Promise((r) => setTimeout(r, SETTLE_MS));
-    await lock.check(name);
+    if (!(await lock.holds())) throw conflictError(`another command took the lock of "${name}" at the same moment (${layout.lock}); nothing was written: run it again once that one is done`);
     lock.refreshedAt = Date.now();
     lock.timer = setInterval(() => (lock.refreshing = lock.refresh().catch(() => {})), REFRESH_MS);
     lock.timer.unref();
@@ -199,7 +202,7 @@ export class StoreLock {
     await this.store.delete([this.layout.lock]);
   }
 
-  private async holds(): Promise<boolean> {
+  async holds(): Promise<boolean> {
     const held = await readLock(this.store, this.layout);
     return held !== null && held !== 'foreign' && held.token === this.body.token;
   }

@@ -67,7 +67,9 @@ export async function openStore(s: StoreSpec): Promise<OpenedStore> {
  * allow names AWS does not). The name itself is not echoed: it may hold a secret.
  */
 function checkBucket(bucket: string): void {
-  if (/[@:]/.test(bucket)) throw usageError('the bucket name holds "@" or ":": credentials never go into the store name (they come from the environment, ~/.aws or the profile)');
+  if (bucket.includes('@')) throw usageError('the bucket name holds "@": credentials never go into the store name (they come from the environment, ~/.aws or the profile)');
+  if (bucket.startsWith('arn:')) return; // an access point ARN, which the SDK resolves
   if (bucket.includes('/')) throw usageError('a bucket name has no "/": give the rest with --prefix');
-  if (!/^[A-Za-z0-9._-]{3,255}$/.test(bucket)) throw usageError('invalid bucket name: use 3 or more letters, digits, dots, hyphens or underscores');
+  // ":" for Ceph RGW's tenant:bucket.
+  if (!/^[A-Za-z0-9._:-]{3,255}$/.test(bucket)) throw usageError('invalid bucket name: use 3 or more letters, digits, dots, hyphens or underscores');
 }

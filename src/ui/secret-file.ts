@@ -9,9 +9,11 @@ import { warn } from './log.js';
 export function warnIfOthersCanRead(file: string, what: string): void {
   let mode: number;
   try {
-    mode = statSync(file).mode & 0o777;
+    const st = statSync(file);
+    if (!st.isFile()) return; // a pipe or descriptor (/dev/fd/N, <(…)): no mode to fix
+    mode = st.mode & 0o777;
   } catch {
-    return; // a pipe or fd path (/dev/fd/N): nothing to say
+    return;
   }
-  if (mode & 0o077) warn(`WARNING: ${what} ${file} can be read by other users (mode ${mode.toString(8).padStart(4, '0')}); run: chmod 600 ${file}`);
+  if (mode & 0o044) warn(`WARNING: ${what} ${file} can be read by other users (mode ${mode.toString(8).padStart(4, '0')}); run: chmod 600 ${file}`);
 }

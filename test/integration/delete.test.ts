@@ -146,12 +146,19 @@ describe('delete (local store)', () => {
       spawnSync('script', ['-qec', `${process.execPath} ${BIN} delete --store file:${store.dir} --name tty`, '/dev/null'], {
         input: answer,
         encoding: 'utf8',
+        timeout: 60_000,
         env: { ...process.env, ...env },
       });
     const no = run('n\n');
     assert.match(no.stdout, /delete stream "tty".*\[y\/N\]/);
     assert.notEqual(no.status, 0);
     assert.equal(existsSync(path.join(store.dir, 'tty/manifest')), true);
+    // Ctrl-D at the question: a no, said as such, and the delete's lock is released. (Ctrl-C
+    // cannot be tested this way: typed before the prompt shows, it is a signal, not a key.)
+    const quit = run('\x04');
+    assert.equal(quit.status, 1, quit.stdout);
+    assert.match(quit.stdout, /cancelled; nothing deleted/);
+    assert.equal(existsSync(path.join(store.dir, 'tty/lock')), false);
     const yes = run('y\n');
     assert.equal(yes.status, 0, yes.stdout);
     assert.equal(existsSync(path.join(store.dir, 'tty')), false);

@@ -91,6 +91,23 @@ describe('locks and journals: whose they are (local store)', () => {
     assert.ok((await get(name)).stdout.equals(DATA));
   });
 
+  test('"already finished" needs this machine\'s journal to be the manifest\'s, chunk for chunk: a stream finished elsewhere with another tail is not', async () => {
+    const name = `tail${n++}`;
+    const small = ['--chunk-size', '8192'];
+    const other = Buffer.concat([DATA.subarray(0, 32 * 8192), OTHER.subarray(32 * 8192)]);
+    // Machine k stops after 41 chunks; the store copy of its journal holds the first 32.
+    assert.equal((await put(name, 'k', DATA, small, { S3DUCT_TEST_CRASH: 'after-journal:40' })).code, -1);
+    // Machine l, once k's lock is stale, resumes from that copy (same first 32 chunks) and
+    // finishes with another tail.
+    const old = new Date(Date.now() - 11 * 60_000);
+    utimesSync(lockFile(name), old, old);
+    const elsewhere = await put(name, 'l', other, small, { S3DUCT_TEST_CRASH: '' });
+    assert.equal(elsewhere.code, 0, elsewhere.stderr);
+    assert.match(elsewhere.stderr, /resuming the interrupted put/);
+    expectOneLine(await put(name, 'k', DATA, small), 7, /already exists/);
+    assert.ok((await get(name)).stdout.equals(other));
+  });
+
   test('a delete of a private stream\'s id is refused while its put holds the lock', async () => {
     const name = `private${n++}`;
     const crashed = await put(name, 'f', DATA, ['--private-names'], { S3DUCT_TEST_CRASH: 'after-journal:1' });
