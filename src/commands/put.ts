@@ -400,8 +400,6 @@ async function finishInterruptedPut(
     // journal that reached the last chunk can have written it.
     if (!mine.chunks.at(-1)?.last || !(await isOwnAgeManifest(store, layout, mine))) return null;
   } else {
-    const journal = await loadInterrupted(store, layout, protection, mine).catch(() => null);
-    if (!journal) return null;
     const open = isPrivateId(layout.stream) ? openPrivateStream : openStream;
     ({ manifest } = await open(store, layout.prefix, layout.stream, protection));
     // This machine's journal, every chunk of it the manifest's: the stream of the same id may

@@ -119,9 +119,10 @@ export class StoreLock {
   ) {}
 
   /**
-   * Takes the lock for a put writing `streamId`. An existing lock is taken over when its put
-   * is not running: it stopped (exit 6), went stale (killed), or held it from this state
-   * directory, whose lock file the caller holds. Anything else is a conflict (exit 7).
+   * Takes the lock for a put writing `streamId` (or a delete). An existing lock is taken over
+   * when its command is not running (lockIsLive): it stopped (exit 6), went stale by the
+   * store's clock (killed), or was this holder's and its process is gone. Anything else is a
+   * conflict (exit 7).
    */
   static async acquire(store: Store, layout: StreamLayout, name: string, streamId: string, command?: 'delete'): Promise<StoreLock> {
     const now = new Date().toISOString();
