@@ -111,10 +111,16 @@ export interface RawStoreOptions {
   partSize?: string;
 }
 
-export function storeSpecFrom(o: RawStoreOptions, uploadSlots = 4): StoreSpec {
-  const partSize = parseSize(o.partSize ?? '16M', 'part size');
-  // S3 allows parts up to 5G, but each part is held in memory, and a Node buffer stops at 4 GiB.
+/** --part-size in bytes: S3 allows parts up to 5G, but each part is held in memory, and a
+ *  Node buffer stops at 4 GiB. */
+export function parsePartSize(text = '16M'): number {
+  const partSize = parseSize(text, 'part size');
   if (partSize < 5 * 1024 * 1024 || partSize > 4 * 1024 ** 3) throw usageError('--part-size must be between 5M (the S3 minimum) and 4G (a part is held in memory)');
+  return partSize;
+}
+
+export function storeSpecFrom(o: RawStoreOptions, uploadSlots = 4): StoreSpec {
+  const partSize = parsePartSize(o.partSize);
   return {
     store: o.store,
     bucket: o.bucket,

@@ -1,7 +1,7 @@
 import { fstatSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
-import { parseWorkers } from '../cli/common-options.js';
+import { parsePartSize, parseWorkers } from '../cli/common-options.js';
 import { canUnwrapAge } from '../crypto/age-keys.js';
 import { isOwnAgeManifest, mayUseStoreJournal, whyAgePutRestarts } from './age-resume.js';
 import { codecForPut, protectionKeyId, type StreamCodec } from '../crypto/stream-codec.js';
@@ -110,10 +110,10 @@ export async function putCommand(file: string | undefined, o: PutOptions): Promi
   const input = await openInput(file);
   // S3 takes at most 10,000 parts per object: a chunk needing more would fail only when
   // reached (and again on every resume). A local directory has no parts.
-  const partSize = parseSize(o.partSize ?? '16M', 'part size');
+  const partSize = parsePartSize(o.partSize);
   const biggest = Math.min(chunkSize, input.expectedSize ?? chunkSize);
   if (!store.location.startsWith('file:') && Math.ceil(sealedSize(biggest) / partSize) > MAX_PARTS)
-    throw usageError(`a chunk size of ${o.chunkSize} needs more than ${MAX_PARTS} parts of ${o.partSize ?? '16M'} (S3's limit per object): raise --part-size or lower --chunk-size`);
+    throw usageError(`a chunk size of ${o.chunkSize} needs more than ${MAX_PARTS} parts of ${formatBytes(partSize)} (S3's limit per object): raise --part-size or lower --chunk-size`);
 
   if (protection.mode === 'none' && o.encrypt !== false)
     warn('WARNING: no --key or --age-… option given: this backup will be stored UNENCRYPTED. Pass --key or --age-recipient to encrypt it, or --no-encrypt to say you mean it.');

@@ -1,6 +1,6 @@
 import { ExitCode, type ExitCodeValue } from '../errors.js';
 import type { ChunkRecord } from '../format/manifest.js';
-import type { ObjectInfo, RestoreState } from '../store/store.js';
+import { bareEtag, type ObjectInfo, type RestoreState } from '../store/store.js';
 
 /**
  * What verify found for one chunk. `ok` at the quick level means "present with the recorded
@@ -32,7 +32,6 @@ export interface VerifyReport {
 }
 
 /** ETags come quoted from some APIs and bare from others. */
-const bareEtag = (e: string | undefined) => e?.replace(/^W\//, '').replace(/"/g, '');
 
 /** Quick check of one chunk: the stored object's metadata against its manifest record. */
 export function checkChunkObject(c: ChunkRecord, key: string, info: ObjectInfo | null): ChunkResult {

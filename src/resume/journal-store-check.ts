@@ -1,13 +1,11 @@
 import type { StreamLayout } from '../format/layout.js';
-import type { Store } from '../store/store.js';
+import { bareEtag, type Store } from '../store/store.js';
 import { HEADER_SIZE, decodeHeader } from '../crypto/segmented-aead.js';
 import { journalAgeHeader, type Journal } from './journal-format.js';
 import { readLock } from './store-lock.js';
 
-/** ETags compare without their quotes, which some answers carry and others not. A multipart
- *  ETag ("…-N") was checked to be the same in the upload's answer and in listings on moto and
- *  Swift, as on AWS; a store that differed would only make a put start over. */
-const comparable = (etag: string | undefined) => etag?.replace(/"/g, '') || undefined;
+/* A multipart ETag ("…-N") was checked to be the same in the upload's answer and in listings
+ * on moto and Swift, as on AWS; a store that differed would only make a put start over. */
 
 /**
  * Why the store no longer holds what an interrupted put's journal says it stored, or
@@ -25,7 +23,7 @@ export async function whyJournalIsStale(store: Store, layout: StreamLayout, jour
     // Some stores (Swift) list an object a moment after writing it: HEAD before calling it gone.
     const o = listed.get(layout.chunk(c.index)) ?? (await store.head(layout.chunk(c.index)));
     if (!o) return `chunk ${c.index} is no longer in the store`;
-    const [was, is] = [comparable(c.etag), comparable(o.etag)];
+    const [was, is] = [bareEtag(c.etag), bareEtag(o.etag)];
     const same = o.size === c.storedSize && (was && is ? was === is : await sameStart(store, layout, journal, c.index));
     if (!same) return `chunk ${c.index} in the store is not the one it stored`;
   }

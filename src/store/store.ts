@@ -143,3 +143,6 @@ export interface Store {
 export async function* childFolders(store: Store, prefix: string): AsyncIterable<string> {
   for await (const e of store.listFolder(prefix)) if (e.kind === 'folder') yield e.prefix;
 }
+
+/** An ETag compared as its value: some answers quote it, some mark it weak (W/). */
+export const bareEtag = (e: string | undefined): string | undefined => e?.replace(/^W\//, '').replace(/"/g, '') || undefined;

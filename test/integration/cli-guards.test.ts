@@ -51,7 +51,7 @@ describe('guards on the command line (local store)', () => {
     // S3DUCT_STORE set, --bucket given: the flag wins (and fails on its own terms, not as a contradiction).
     const flagged = await runCli(['list', '--bucket', 'x'], { env: { ...env, S3DUCT_STORE: 'file:/nonexistent', AWS_ACCESS_KEY_ID: '', AWS_EC2_METADATA_DISABLED: 'true', AWS_CONFIG_FILE: '/dev/null', AWS_SHARED_CREDENTIALS_FILE: '/dev/null', S3DUCT_RETRIES: '0' } });
     assert.doesNotMatch(flagged.stderr, /not both/);
-    assert.match(flagged.stderr, /invalid bucket name|credentials|bucket/);
+    assert.match(flagged.stderr, /invalid bucket name/); // --bucket x was used, S3DUCT_STORE dropped
   });
 
   test('a hex key on the command line is masked in the process list while the command runs', async () => {

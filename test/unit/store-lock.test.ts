@@ -40,8 +40,10 @@ test('a store lock is in use unless its command stopped, went stale by the store
   assert.equal(await live({ ...lock, refreshed: at(-3_600_000) }, store(STALE_MS + 1)), false);
   assert.equal(await live('foreign', store(30_000)), true, 'an unreadable lock is in use until stale');
   assert.equal(await live('foreign', store(STALE_MS + 1)), false);
-  // A store that gives no time: the lock's own.
-  assert.equal(await live(lock, store(undefined)), Date.parse(lock.refreshed) > Date.now() - STALE_MS);
+  // A store that gives no time: the lock's own, against this machine's clock.
+  const own = (agoMs: number) => ({ ...lock, refreshed: new Date(Date.now() - agoMs).toISOString() });
+  assert.equal(await live(own(30_000), store(undefined)), true);
+  assert.equal(await live(own(STALE_MS + 60_000), store(undefined)), false);
 });
 
 test('a running put refreshes its lock every minute, and never overwrites one another put took over', async (t) => {
